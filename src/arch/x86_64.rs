@@ -1,0 +1,207 @@
+//! x86-64 System V: context switch, first frame of a goroutine, the runtime's
+//! thread-local slot, `ucontext_t` access and Valgrind client requests.
+//!
+//! A saved context is one word: the stack pointer. Everything else is pushed
+//! on the stack it points to, by `switch` itself:
+//!
+//! ```text
+//!   sp+56  return address  (where the resumed context continues)
+//!   sp+48  rbp
+//!   sp+40  rbx
+//!   sp+32  r12
+//!   sp+24  r13
+//!   sp+16  r14
+//!   sp+8   r15
+//!   sp+4   x87 control word (16 bits; precision and rounding)
+//!   sp+0   MXCSR            (32 bits; SSE rounding, exception masks, DAZ/FTZ)
+//! ```
+//!
+//! Only callee-saved state is saved: to the compiler `switch` is an ordinary
+//! call, so every caller-saved register is already dead across it. The two
+//! floating-point control words are callee-saved in the SysV ABI, so a
+//! goroutine that changes its rounding mode keeps it wherever it runs next.
+//! `errno` is handled one level up (sched), not here.
+//!
+//! The thread-local slot is a single 8-byte initial-exec TLS variable defined
+//! in assembly: reading it is two instructions, it is allocated with the
+//! thread (so a signal handler may read it without risking a lazy
+//! `__tls_get_addr` allocation), and an `asm!` read can never be cached by the
+//! compiler across a stack switch, which moves a goroutine between threads.
+
+use core::arch::{asm, global_asm, naked_asm};
+
+global_asm!(
+    ".section .tbss,\"awT\",@nobits",
+    ".p2align 3",
+    ".globl gort_tls_current_m",
+    ".hidden gort_tls_current_m",
+    ".type gort_tls_current_m, @object",
+    ".size gort_tls_current_m, 8",
+    "gort_tls_current_m:",
+    ".zero 8",
+    ".text",
+);
+
+/// Reads this thread's runtime slot (the current M, or 0 on a plain thread).
+/// Async-signal-safe.
+#[inline(always)]
+pub fn tls_get() -> usize {
+    let v: usize;
+    // SAFETY: reads the 8-byte static-TLS slot defined above; every thread
+    // has it from creation, zero-initialised.
+    unsafe {
+        asm!(
+            "mov {tmp}, qword ptr [rip + gort_tls_current_m@GOTTPOFF]",
+            "mov {v}, qword ptr fs:[{tmp}]",
+            tmp = out(reg) _,
+            v = lateout(reg) v,
+            options(nostack, readonly, preserves_flags),
+        );
+    }
+    v
+}
+
+/// Writes this thread's runtime slot.
+#[inline(always)]
+pub fn tls_set(v: usize) {
+    // SAFETY: writes the thread's own static-TLS slot defined above.
+    unsafe {
+        asm!(
+            "mov {tmp}, qword ptr [rip + gort_tls_current_m@GOTTPOFF]",
+            "mov qword ptr fs:[{tmp}], {v}",
+            tmp = out(reg) _,
+            v = in(reg) v,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
+/// Saves the current context on the current stack, stores its stack pointer
+/// in `*save`, and resumes the context whose stack pointer is `load`.
+/// Returns when some other context switches back to the one saved here.
+///
+/// # Safety
+/// `load` must be a stack pointer saved by `switch` or built by
+/// [`init_stack`], and nothing else may be running on that stack.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch(save: *mut usize, load: usize) {
+    naked_asm!(
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "sub rsp, 8",
+        "stmxcsr [rsp]",
+        "fnstcw [rsp + 4]",
+        "mov [rdi], rsp",
+        // From here on we run on the other context's stack.
+        "mov rsp, rsi",
+        "ldmxcsr [rsp]",
+        "fldcw [rsp + 4]",
+        "add rsp, 8",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
+// First instruction of every goroutine: `switch` "returns" here with the
+// argument for `start` in r12. The CFI marks the return address undefined so
+// debuggers and unwinders stop at the bottom of a goroutine's stack.
+global_asm!(
+    ".text",
+    ".p2align 4",
+    ".type gort_goroutine_trampoline, @function",
+    "gort_goroutine_trampoline:",
+    ".cfi_startproc",
+    ".cfi_undefined rip",
+    "mov rdi, r12",
+    "call {start}",
+    "ud2",
+    ".cfi_endproc",
+    ".size gort_goroutine_trampoline, . - gort_goroutine_trampoline",
+    start = sym crate::sched::goroutine_main,
+);
+
+fn trampoline_address() -> u64 {
+    let addr: u64;
+    // SAFETY: computes an address; touches no memory.
+    unsafe {
+        asm!("lea {}, [rip + gort_goroutine_trampoline]", out(reg) addr, options(nomem, nostack, preserves_flags));
+    }
+    addr
+}
+
+/// Default MXCSR (all exceptions masked, round to nearest) and x87 control
+/// word (extended precision, round to nearest), packed as `switch` saves them.
+const DEFAULT_FP_CONTROL: u64 = 0x1F80 | (0x037F << 32);
+
+/// Lays out the first frame of a goroutine just below `top` and returns the
+/// stack pointer to `switch` to. The goroutine starts in
+/// `sched::goroutine_main(arg)`.
+///
+/// # Safety
+/// `top` must be the writable top of an otherwise unused stack with at least
+/// 128 bytes below it.
+pub unsafe fn init_stack(top: usize, arg: usize) -> usize {
+    let base = top & !15;
+    // After `ret` pops the trampoline address, rsp = sp + 64, which must be
+    // 16-byte aligned for the trampoline's `call`. Two zero words above it
+    // give unwinders a null frame to stop on.
+    let sp = base - 64 - 16;
+    let words = sp as *mut u64;
+    // SAFETY: the caller guarantees [sp, base) lies in an unused stack.
+    unsafe {
+        words.add(0).write(DEFAULT_FP_CONTROL);
+        for i in 1..=6 {
+            words.add(i).write(0); // r15 r14 r13 r12 rbx rbp
+        }
+        words.add(4).write(arg as u64); // r12
+        words.add(7).write(trampoline_address());
+        words.add(8).write(0);
+        words.add(9).write(0);
+    }
+    sp
+}
+
+/// Program counter and stack pointer of the interrupted context.
+///
+/// # Safety
+/// `uc` must be the `ucontext_t` the kernel passed to a SA_SIGINFO handler.
+pub unsafe fn ucontext_pc_sp(uc: *const libc::c_void) -> (usize, usize) {
+    // SAFETY: per the caller, uc points to a valid ucontext_t.
+    let uc = unsafe { &*(uc as *const libc::ucontext_t) };
+    (
+        uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
+        uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize,
+    )
+}
+
+/// Issues a Valgrind client request; returns `default` when not running
+/// under Valgrind (the magic sequence is a no-op on real hardware).
+pub fn valgrind_request(default: usize, request: usize, a1: usize, a2: usize, a3: usize) -> usize {
+    let args: [usize; 6] = [request, a1, a2, a3, 0, 0];
+    let result: usize;
+    // SAFETY: the rotate sequence leaves rdi unchanged (3+13+61+51 = 128) and
+    // `xchg rbx, rbx` is a no-op; Valgrind recognises the pattern.
+    unsafe {
+        asm!(
+            "rol rdi, 3",
+            "rol rdi, 13",
+            "rol rdi, 61",
+            "rol rdi, 51",
+            "xchg rbx, rbx",
+            in("rax") args.as_ptr(),
+            inout("rdx") default => result,
+            out("rdi") _,
+            options(nostack, preserves_flags),
+        );
+    }
+    result
+}

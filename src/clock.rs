@@ -1,0 +1,30 @@
+//! The runtime's one clock: CLOCK_MONOTONIC in nanoseconds (a vDSO read, no
+//! system call). Timers, timeouts, sysmon and traces all use it.
+
+/// Monotonic time in nanoseconds. Async-signal-safe.
+pub fn now() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+}
+
+/// CPU time consumed so far by the thread with CPU clock `clock`.
+pub fn cpu_time(clock: libc::clockid_t) -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-pointer; an invalid clock only yields EINVAL.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return -1;
+    }
+    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+}
+
+/// `ns` from now, saturating: deadlines far in the future stay far.
+pub fn deadline_after(ns: i64) -> i64 {
+    now().saturating_add(ns)
+}
+
+/// Converts a monotonic nanosecond instant to a `timespec`.
+pub fn timespec_at(ns: i64) -> libc::timespec {
+    libc::timespec { tv_sec: (ns / 1_000_000_000) as libc::time_t, tv_nsec: (ns % 1_000_000_000) as _ }
+}

@@ -1,0 +1,41 @@
+//! The C API, and the only code that speaks C: argument checks, error
+//! codes, errno preservation and panic containment. No runtime logic lives
+//! here; each function forwards to the module that owns the behaviour.
+//!
+//! `include/gort.h` is generated from this module by cbindgen (see
+//! `tests/header.rs`); the doc comments here become the header's comments.
+
+pub mod goroutine;
+pub mod introspect;
+pub mod sync;
+
+use core::panic::AssertUnwindSafe;
+
+/// Runs one C API call: starts the runtime on first use, keeps the caller's
+/// `errno` intact (the runtime's system calls must not leak into it, and a
+/// goroutine that moved threads gets its own value back on the new thread),
+/// and turns a Rust panic (a runtime bug) into `on_panic` instead of
+/// unwinding into C.
+#[inline]
+pub(crate) fn call<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
+    crate::sched::ensure_started();
+    let saved = errno();
+    let r = std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic);
+    set_errno(saved);
+    r
+}
+
+/// The error returned when a runtime bug panicked.
+pub(crate) const EBUG: i32 = libc::ENOTRECOVERABLE;
+
+#[inline]
+fn errno() -> i32 {
+    // SAFETY: the calling thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+#[inline]
+fn set_errno(v: i32) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = v };
+}

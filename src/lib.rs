@@ -1,0 +1,25 @@
+//! gort: goroutines, channels, select and asynchronous preemption for C,
+//! C++ and Python programs.
+//!
+//! The public contract is the C API in `ffi` (header `include/gort.h`).
+//! Start reading at `sched` (the G/M/P scheduler), then `preempt` (how a
+//! goroutine in a call-free loop is stopped without disturbing libc), then
+//! `chan`. docs/design.md explains the whole; DESIGN.md in the shared
+//! folder is the brief it answers.
+//!
+//! Unsafe code lives in small modules (`arch`, `stack`, `sync::futex`,
+//! `preempt::signal`, the scheduler's switch paths), each block with a
+//! `// SAFETY:` line.
+
+#![allow(non_camel_case_types)]
+
+mod arch;
+mod clock;
+mod config;
+pub mod ffi;
+mod preempt;
+mod sched;
+mod stack;
+mod sync;
+mod trace;
+mod world;

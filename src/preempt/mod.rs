@@ -1,0 +1,267 @@
+//! Asynchronous preemption by hand-off: how gort stops a goroutine that
+//! never calls into the runtime, without disturbing libc or the program.
+//!
+//! Go injects a call into the preempted goroutine and may resume it on any
+//! thread. That is unsafe for C: compilers cache the address of `errno` and
+//! of `__thread` variables across instructions, the goroutine may hold a
+//! libc lock owned by its thread, and live data sits in the red zone and in
+//! every vector register. So gort never moves a preempted goroutine:
+//!
+//! 1. Each worker M has a CPU-time timer (`CLOCK_THREAD_CPUTIME_ID`,
+//!    `SIGEV_THREAD_ID`) that sends it SIGURG every slice of CPU it burns.
+//!    The kernel raises such signals only on the way back to user mode, so
+//!    they never interrupt a blocking system call: no EINTR by construction.
+//!    On-demand requests (stop the world, wake-up preemption) set a flag and
+//!    signal the thread only if /proc says it is running.
+//! 2. The handler (`signal.rs`) checks the rules below. When it accepts, it
+//!    queues the goroutine *bound to this thread*, hands the thread's P to
+//!    another M, and waits on a futex inside the handler. The goroutine's
+//!    registers, vector state, red zone, errno and TLS stay exactly where the
+//!    kernel saved them. When a scheduler later picks the goroutine, it hands
+//!    a P to this thread; the handler returns and sigreturn restores
+//!    everything. No assembly trampoline, no register shuffling.
+//!
+//! Rules (all checked without locks or allocation):
+//! - not our signal (not our timer, no request for this thread): forward it
+//!   to the handler installed before ours, with that handler's flags;
+//! - the goroutine has not used up its slice and nothing asked: return;
+//! - the thread is in the runtime (`ustate` RUNTIME: it may hold a runtime
+//!   lock), in `gort_blocking_*` or `gort_nopreempt_*`, or its stack pointer
+//!   is not on the goroutine's stack: refuse;
+//! - the PC is in libc, ld.so, the vDSO, libgcc/libstdc++, libpython or gort
+//!   (`textmap`): refuse and retry one tick later; after `FORCE_AFTER`
+//!   refusals in a row preempt anyway. A long `qsort` must not hog a P, and
+//!   the hand-off keeps even that safe: another thread that wants the same
+//!   libc lock blocks in the kernel, and sysmon takes its P away.
+//!
+//! Costs: a preemption is two futex hand-offs, and every preempted goroutine
+//! holds its thread until it runs again. Threads are capped
+//! (`GORTDEBUG=maxthreads`); at the cap, or with no spare M to take the P,
+//! preemption is refused and counted.
+
+mod signal;
+mod textmap;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::sched::m::{M, U_BLOCKING, U_LOST, U_RUNTIME, U_USER, user_state, ustate_kind};
+use crate::sched::{SCHED, Stats, cfg, others_waiting, stop_preempted};
+use crate::{arch, clock, trace};
+
+/// PC-in-system-library refusals in a row before preempting anyway.
+const FORCE_AFTER: u32 = 3;
+/// After a refusal, the CPU timer fires again this soon (rounded up to the
+/// kernel tick) instead of a whole slice later.
+const RETRY_NS: i64 = 1_000_000;
+/// Signal stack per M. AT_MINSIGSTKSZ is 3376 bytes with AVX-512 state.
+const ALTSTACK_SIZE: usize = 64 << 10;
+
+static ASYNC: AtomicBool = AtomicBool::new(false);
+static ON_VALGRIND: AtomicBool = AtomicBool::new(false);
+
+/// Per-M preemption state. Owner: the M's thread and its signal handler.
+pub struct MSignalState {
+    timer: Option<libc::timer_t>,
+    /// The P's schedtick at the previous timer signal.
+    last_tick: u32,
+    /// PC-in-system-library refusals in a row.
+    refusals: u32,
+}
+
+// SAFETY: timer_t is an opaque kernel id, not a pointer we dereference.
+unsafe impl Send for MSignalState {}
+
+impl MSignalState {
+    pub const fn new() -> MSignalState {
+        MSignalState { timer: None, last_tick: 0, refusals: 0 }
+    }
+}
+
+/// Whether preemption signals are in use.
+pub fn async_enabled() -> bool {
+    ASYNC.load(Ordering::Relaxed)
+}
+
+pub fn on_valgrind() -> bool {
+    ON_VALGRIND.load(Ordering::Relaxed)
+}
+
+/// Called once at start, before any M exists.
+pub fn init() {
+    // RUNNING_ON_VALGRIND client request: nonzero under Valgrind.
+    ON_VALGRIND.store(arch::valgrind_request(0, 0x1001, 0, 0, 0) != 0, Ordering::Relaxed);
+    signal::capture_program_mask();
+    signal::install_fault_handler();
+    if cfg().async_preempt_off {
+        return;
+    }
+    // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches all objects.
+    let tsan = !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__tsan_init".as_ptr()) }.is_null();
+    if tsan || on_valgrind() {
+        let tool = if tsan { "ThreadSanitizer" } else { "Valgrind" };
+        eprintln!("gort: running under {tool}, which cannot follow signal-time switches: asynchronous preemption is off");
+        return;
+    }
+    textmap::refresh();
+    signal::install_preempt_handler();
+    ASYNC.store(true, Ordering::Relaxed);
+}
+
+/// Re-reads the loaded objects' code ranges if objects were loaded/unloaded.
+pub fn refresh_textmap() {
+    if async_enabled() {
+        textmap::refresh();
+    }
+}
+
+/// Creates a detached runtime thread running `f(arg)`, with every signal
+/// blocked until the thread sets up its own mask.
+pub fn spawn_thread(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, arg: *mut libc::c_void) -> bool {
+    signal::with_all_blocked(|| {
+        // SAFETY: attr is initialised before use and destroyed after.
+        unsafe {
+            let mut attr: libc::pthread_attr_t = core::mem::zeroed();
+            libc::pthread_attr_init(&mut attr);
+            libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+            libc::pthread_attr_setstacksize(&mut attr, 1 << 20);
+            let mut t: libc::pthread_t = 0;
+            let ok = libc::pthread_create(&mut t, &attr, f, arg) == 0;
+            libc::pthread_attr_destroy(&mut attr);
+            ok
+        }
+    })
+}
+
+/// Per-thread setup of a new M, on that thread: ids for sysmon, the signal
+/// stack, the CPU-time timer, and the signal mask.
+pub fn thread_init(m: &'static M) {
+    // SAFETY: plain system calls on the calling thread.
+    unsafe {
+        let tid = libc::gettid();
+        m.tid.store(tid, Ordering::Relaxed);
+        let mut clock: libc::clockid_t = 0;
+        if libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) == 0 {
+            m.cpu_clock.store(clock, Ordering::Relaxed);
+        }
+        let path = format!("/proc/self/task/{tid}/stat\0");
+        let fd = libc::open(path.as_ptr() as *const libc::c_char, libc::O_RDONLY | libc::O_CLOEXEC);
+        m.stat_fd.store(fd, Ordering::Relaxed);
+    }
+    signal::install_altstack(ALTSTACK_SIZE);
+    if async_enabled() {
+        // SAFETY: the M's own thread owns its signal state.
+        let st = unsafe { m.sig.get_mut() };
+        st.timer = signal::create_cpu_timer(m);
+        arm_timer(st, cfg().preempt_ns, cfg().preempt_ns);
+    }
+    signal::set_worker_mask();
+}
+
+fn arm_timer(st: &MSignalState, first_ns: i64, interval_ns: i64) {
+    if let Some(t) = st.timer {
+        let spec = libc::itimerspec {
+            it_interval: clock::timespec_at(interval_ns),
+            it_value: clock::timespec_at(first_ns),
+        };
+        // SAFETY: a timer we created; timer_settime is async-signal-safe.
+        unsafe { libc::timer_settime(t, 0, &spec, core::ptr::null_mut()) };
+    }
+}
+
+/// Asks the goroutine running on `m` to stop soon (sysmon, stop-the-world):
+/// the cooperative flag always, plus a signal if `m`'s thread is on a CPU.
+/// Threads blocked in the kernel are never signalled (no EINTR); their P is
+/// taken without one.
+pub fn request(m: &M) {
+    // SAFETY: Gs are never freed.
+    if let Some(g) = unsafe { m.curg.load(Ordering::Relaxed).as_ref() } {
+        g.preempt.store(true, Ordering::Relaxed);
+    }
+    if !async_enabled() {
+        return;
+    }
+    m.preempt_req.store(1, Ordering::Release);
+    if m.thread_running() {
+        signal::send_request(m);
+    }
+}
+
+/// Our SIGURG arrived on `m`'s thread (`tick`: from its CPU timer, else an
+/// on-demand request). Runs in the signal handler: no locks except the
+/// scheduler's (see sync::lock), no allocation.
+fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
+    // SAFETY: the handler runs on m's own thread.
+    let st = unsafe { m.sig.get_mut() };
+    let requested = m.preempt_req.swap(0, Ordering::Acquire) != 0 || SCHED.gcwaiting.load(Ordering::Relaxed);
+    let ustate = m.ustate.load(Ordering::Acquire);
+    let kind = ustate_kind(ustate);
+    let p = if kind == U_USER { m.p() } else { None };
+    let slice_used = tick
+        && match p {
+            Some(p) => {
+                let t = p.schedtick.load(Ordering::Relaxed);
+                let same = t == st.last_tick;
+                st.last_tick = t;
+                same
+            }
+            None => kind == U_LOST,
+        };
+    if !requested && !slice_used {
+        return;
+    }
+    Stats::bump(&SCHED.stats.preempt_signals);
+    let g = m.curg.load(Ordering::Relaxed);
+    // SAFETY: Gs are never freed.
+    let Some(gr) = (unsafe { g.as_ref() }) else { return refuse(st, false) };
+    if kind == U_BLOCKING {
+        return refuse(st, false);
+    }
+    if kind == U_RUNTIME {
+        // It will leave the runtime soon: have it yield there.
+        gr.preempt.store(true, Ordering::Relaxed);
+        return refuse(st, true);
+    }
+    if gr.nopreempt.load(Ordering::Relaxed) > 0 || gr.blocking.load(Ordering::Relaxed) > 0 {
+        return refuse(st, false);
+    }
+    // SAFETY: uc is the handler's ucontext.
+    let (pc, sp) = unsafe { arch::ucontext_pc_sp(uc) };
+    if sp < gr.stack_lo || sp >= gr.stack_top() {
+        return refuse(st, false);
+    }
+    if textmap::is_system(pc) {
+        st.refusals += 1;
+        if st.refusals < FORCE_AFTER {
+            return refuse(st, true);
+        }
+    }
+    if !requested && p.is_some_and(|p| !others_waiting(p)) {
+        return; // nobody else wants this P
+    }
+    // Claim the M's state: sysmon may be taking the P at this very moment.
+    if m.ustate.compare_exchange(ustate, U_RUNTIME, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        return refuse(st, true);
+    }
+    if !stop_preempted(m, p) {
+        m.ustate.store(ustate, Ordering::Release);
+        return refuse(st, true);
+    }
+    st.refusals = 0;
+    Stats::bump(&SCHED.stats.preempt_async);
+    trace::preempt(m, g, true);
+    let p = m.p().expect("resumed without a P");
+    st.last_tick = p.schedtick.load(Ordering::Relaxed);
+    if tick {
+        arm_timer(st, cfg().preempt_ns, cfg().preempt_ns);
+    }
+    m.ustate.store(user_state(p), Ordering::Release);
+}
+
+/// Not now. With `retry`, the CPU timer fires again soon rather than a whole
+/// slice later; the cooperative flag catches the next runtime call anyway.
+fn refuse(st: &MSignalState, retry: bool) {
+    Stats::bump(&SCHED.stats.preempt_unsafe);
+    if retry {
+        arm_timer(st, RETRY_NS, cfg().preempt_ns);
+    }
+}

@@ -1,0 +1,78 @@
+//! Where system library code lives: the executable ranges of libc, ld.so,
+//! the vDSO, libgcc, libstdc++, libpython and gort itself. The preemption
+//! handler prefers not to stop a goroutine there (it may hold a libc lock).
+//!
+//! The map is computed outside any handler (at start and by sysmon when
+//! objects are loaded or unloaded: `dl_iterate_phdr` takes the loader lock,
+//! which a handler must never do) and published as an immutable snapshot.
+//! Old snapshots are leaked on purpose: a handler may still be reading one.
+
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+struct Snapshot {
+    ranges: Vec<(usize, usize)>,
+}
+
+static CURRENT: AtomicPtr<Snapshot> = AtomicPtr::new(core::ptr::null_mut());
+/// dl_iterate_phdr's adds+subs counters when the snapshot was built.
+static GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
+
+const SYSTEM_PREFIXES: &[&str] =
+    &["libc.so", "libc-", "ld-linux", "ld64.so", "linux-vdso", "linux-gate", "libgcc_s", "libstdc++", "libpython", "libpthread", "libdl.so", "libgort"];
+
+/// Whether `pc` is in system library code. Async-signal-safe.
+pub fn is_system(pc: usize) -> bool {
+    // SAFETY: snapshots are immutable and never freed.
+    let Some(snap) = (unsafe { CURRENT.load(Ordering::Acquire).as_ref() }) else { return false };
+    let i = snap.ranges.partition_point(|&(start, _)| start <= pc);
+    i > 0 && pc < snap.ranges[i - 1].1
+}
+
+/// Rebuilds the snapshot if the set of loaded objects changed.
+pub fn refresh() {
+    struct Scan {
+        generation: u64,
+        ranges: Vec<(usize, usize)>,
+        own: usize,
+        first: bool,
+    }
+    unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, data: *mut libc::c_void) -> i32 {
+        // SAFETY: dl_iterate_phdr passes a valid info and our data pointer.
+        let (info, scan) = unsafe { (&*info, &mut *(data as *mut Scan)) };
+        if scan.first {
+            scan.first = false;
+            scan.generation = info.dlpi_adds.wrapping_add(info.dlpi_subs);
+            if scan.generation == GENERATION.load(Ordering::Relaxed) {
+                return 1; // nothing changed: stop early
+            }
+        }
+        // SAFETY: dlpi_name is a NUL-terminated string (possibly empty).
+        let name = unsafe { core::ffi::CStr::from_ptr(info.dlpi_name) }.to_bytes();
+        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
+        let segments = || {
+            // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
+            unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
+                .iter()
+                .filter(|ph| ph.p_type == libc::PT_LOAD && ph.p_flags & libc::PF_X != 0)
+                .map(|ph| (info.dlpi_addr as usize + ph.p_vaddr as usize, info.dlpi_addr as usize + (ph.p_vaddr + ph.p_memsz) as usize))
+        };
+        // gort's own code, when it is a shared object (not when linked
+        // statically into the executable: then the executable is the program).
+        let is_own = !name.is_empty() && segments().any(|(s, e)| (s..e).contains(&scan.own));
+        let is_system = SYSTEM_PREFIXES.iter().any(|p| base.starts_with(p.as_bytes()));
+        if is_own || is_system {
+            scan.ranges.extend(segments());
+        }
+        0
+    }
+    let mut scan = Scan { generation: 0, ranges: Vec::new(), own: is_system as *const () as usize, first: true };
+    // SAFETY: the callback only reads what the loader passes it.
+    let stopped_early = unsafe { libc::dl_iterate_phdr(Some(each), &mut scan as *mut Scan as *mut libc::c_void) } == 1;
+    if stopped_early {
+        return;
+    }
+    scan.ranges.sort_unstable();
+    let snap = Box::into_raw(Box::new(Snapshot { ranges: scan.ranges }));
+    CURRENT.store(snap, Ordering::Release);
+    GENERATION.store(scan.generation, Ordering::Relaxed);
+}

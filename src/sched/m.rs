@@ -1,0 +1,161 @@
+//! M: an OS thread the runtime owns. An M runs goroutines while it holds a
+//! P; without one it parks on its note until another thread hands it a P
+//! (`nextp`) and wakes it.
+//!
+//! Each M has a scheduler context ("g0": the thread's own stack, where
+//! `m_loop` runs), a signal stack, and, with asynchronous preemption on, a
+//! CPU-time timer that sends it SIGURG every time slice of CPU it burns.
+//!
+//! `ustate` tells what the M is doing, and is how other threads take a P
+//! away from an M that is stuck outside the runtime:
+//!
+//! - `RUNTIME`: in the scheduler or a runtime call. Its P (if any) is its own
+//!   and nobody else may touch it; the preemption handler refuses to stop it.
+//! - `USER | P id`: running goroutine code while holding that P. Sysmon (or a
+//!   stop-the-world) may take the P with one CAS to `LOST` when the thread is
+//!   blocked in the kernel; the M notices at its next runtime call.
+//! - `LOST`: running goroutine code, but its P was taken.
+//! - `BLOCKING`: inside `gort_blocking_begin/end`; the P was given away.
+//!
+//! The M itself moves out of USER/LOST/BLOCKING with an atomic swap when it
+//! enters the runtime, so it and a taker can never both believe they own the
+//! P. Encoding the P's id in the USER value makes a CAS against a stale view
+//! fail instead of taking a P the M no longer holds.
+
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, Ordering};
+
+use super::cell::OwnedCell;
+use super::g::G;
+use super::p::P;
+use crate::sync::note::Note;
+
+pub const U_RUNTIME: u32 = 0;
+pub const U_USER: u32 = 1;
+pub const U_LOST: u32 = 2;
+pub const U_BLOCKING: u32 = 3;
+
+pub fn user_state(p: &P) -> u32 {
+    ((p.id + 1) << 2) | U_USER
+}
+
+pub fn ustate_kind(v: u32) -> u32 {
+    v & 3
+}
+
+/// Work a goroutine leaves for whoever runs next on its M, done once the
+/// goroutine's context is saved (so nobody can resume it half-switched).
+#[derive(Clone, Copy)]
+pub enum Tail {
+    None,
+    /// Put the goroutine back on this P's run queue (yield).
+    Requeue(*mut G),
+    /// Put it on the global queue (cooperative preemption).
+    RequeueGlobal(*mut G),
+    /// It parked: run the unlock function that makes it wakeable.
+    Park(*mut G, Option<(unsafe fn(*mut ()), *mut ())>),
+    /// It exited: return it to the free pool.
+    Exit(*mut G),
+}
+
+pub struct M {
+    pub id: u32,
+    /// Saved stack pointer of the scheduler context. Owner: this thread.
+    pub g0_sp: OwnedCell<usize>,
+    /// The goroutine running on this M (null on g0). Written by this thread.
+    pub curg: AtomicPtr<G>,
+    /// The P this M holds (meaningful only while `ustate` is not LOST).
+    pub p: AtomicPtr<P>,
+    /// A P handed to this M while it was parked.
+    pub nextp: AtomicPtr<P>,
+    pub park: Note,
+    pub ustate: AtomicU32,
+    /// Looking for work to steal; set by whoever wakes the M to spin.
+    pub spinning: AtomicBool,
+    /// The goroutine locked to this thread, if any.
+    pub lockedg: AtomicPtr<G>,
+    /// Owner: this thread.
+    pub tail: OwnedCell<Tail>,
+    /// A runnable G found by a goroutine's fast switch that must run
+    /// elsewhere; g0 deals with it. Owner: this thread.
+    pub pending: OwnedCell<*mut G>,
+    /// Idle list link. Owner: the scheduler lock.
+    pub schedlink: AtomicPtr<M>,
+    /// All-Ms list link (push-only).
+    pub alllink: AtomicPtr<M>,
+    pub tid: AtomicI32,
+    /// CPU-time clock of the thread, for sysmon's blocked-thread check.
+    pub cpu_clock: AtomicI32,
+    /// Open `/proc/self/task/TID/stat`, to tell running from blocked.
+    pub stat_fd: AtomicI32,
+    /// An on-demand preemption request (stop the world, wake-up preemption).
+    pub preempt_req: AtomicU32,
+    /// Preemption bookkeeping. Owner: this thread and its signal handler.
+    pub sig: OwnedCell<crate::preempt::MSignalState>,
+}
+
+// SAFETY: shared fields are atomics; OwnedCell fields document their owner.
+unsafe impl Sync for M {}
+
+impl M {
+    pub fn new(id: u32) -> M {
+        M {
+            id,
+            g0_sp: OwnedCell::new(0),
+            curg: AtomicPtr::new(ptr::null_mut()),
+            p: AtomicPtr::new(ptr::null_mut()),
+            nextp: AtomicPtr::new(ptr::null_mut()),
+            park: Note::new(),
+            ustate: AtomicU32::new(U_RUNTIME),
+            spinning: AtomicBool::new(false),
+            lockedg: AtomicPtr::new(ptr::null_mut()),
+            tail: OwnedCell::new(Tail::None),
+            pending: OwnedCell::new(ptr::null_mut()),
+            schedlink: AtomicPtr::new(ptr::null_mut()),
+            alllink: AtomicPtr::new(ptr::null_mut()),
+            tid: AtomicI32::new(0),
+            cpu_clock: AtomicI32::new(0),
+            stat_fd: AtomicI32::new(-1),
+            preempt_req: AtomicU32::new(0),
+            sig: OwnedCell::new(crate::preempt::MSignalState::new()),
+        }
+    }
+
+    pub fn curg(&self) -> &'static G {
+        // SAFETY: Gs are never freed; callers only ask while one runs.
+        unsafe { &*self.curg.load(Ordering::Relaxed) }
+    }
+
+    pub fn p(&self) -> Option<&'static P> {
+        // SAFETY: Ps are never freed.
+        unsafe { self.p.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// Whether the thread is on a CPU right now, from
+    /// `/proc/self/task/TID/stat` (state R). A few microseconds; sysmon only.
+    pub fn thread_running(&self) -> bool {
+        let fd = self.stat_fd.load(Ordering::Relaxed);
+        if fd < 0 {
+            return false;
+        }
+        let mut buf = [0u8; 512];
+        // SAFETY: reading into a local buffer.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+        if n <= 0 {
+            return false;
+        }
+        let buf = &buf[..n as usize];
+        // "tid (comm) S ...": comm may contain ')', so use the last one.
+        match buf.iter().rposition(|&b| b == b')') {
+            Some(i) => buf.get(i + 2) == Some(&b'R'),
+            None => false,
+        }
+    }
+}
+
+/// Returns the M running on this thread, if it is one of ours.
+#[inline]
+pub fn current() -> Option<&'static M> {
+    // SAFETY: the slot holds null or a leaked (never freed) M.
+    unsafe { (crate::arch::tls_get() as *const M).as_ref() }
+}

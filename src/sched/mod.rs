@@ -1,0 +1,1273 @@
+//! The scheduler: goroutines multiplexed over OS threads.
+//!
+//! Vocabulary (Go's, used everywhere in gort: names, traces, schedtrace):
+//!
+//! - **G**, a goroutine: a user-space stackful coroutine (`g`).
+//! - **M**, a machine: an OS thread the runtime owns (`m`).
+//! - **P**, a processor: the right to run goroutines; `GORTMAXPROCS` of
+//!   them (`p`). An M runs goroutines only while it holds a P.
+//!
+//! Each P has a local run queue with a `next` slot; a global queue and a
+//! "wake queue" sit behind the scheduler lock. A goroutine readied from a
+//! running goroutine goes to its P's `next` slot, so a channel hand-off runs
+//! next on the same P without a lock. One readied from outside any P (a
+//! timer run by sysmon, a plain thread's channel send) goes to the wake
+//! queue, which every scheduling decision checks first and which sysmon
+//! watches to trigger wake-up preemption.
+//!
+//! Switching. A goroutine that blocks, yields or exits switches *directly*
+//! to the next runnable goroutine of its P when one is at hand (one context
+//! switch, no lock), and to its M's scheduler context ("g0", the thread's own
+//! stack, running `m_loop`) otherwise. The work that must happen only once
+//! the leaving goroutine's registers are saved (requeueing it, releasing the
+//! lock that makes it wakeable, freeing it) travels in `M::tail` and is done
+//! by whatever context runs next (`finish_switch`), as Linux does in
+//! `finish_task_switch`. This is what makes it safe for a waker on another
+//! thread to resume a goroutine the moment it can see it.
+//!
+//! Finding work (`find_runnable`, on g0): timers due on this P, the wake
+//! queue, the global queue every 61st tick (fairness), the local queue, the
+//! global queue, then stealing half of another P's queue. An M with nothing
+//! to do gives its P back and parks on a futex; at most a few Ms spin looking
+//! for work, and the last spinner to give up re-checks every queue, so work
+//! is never stranded while a P is idle (Go's "delicate dance").
+//!
+//! Stopped goroutines bound to an M. Some goroutines may run only on one M:
+//! one locked with `gort_lock_os_thread`, and one whose registers are held by
+//! a stopped M (the preemption handler parks its thread with the goroutine's
+//! state in the signal frame; an M back from a blocking C call with no P
+//! waits the same way). They sit in run queues like any other, marked with
+//! `bound_m`; a scheduler that picks one hands its P to that M and parks
+//! itself instead (`next_g`).
+//!
+//! Entering the runtime. Every runtime call from a goroutine starts with
+//! `enter()`: one atomic swap of `M::ustate` to RUNTIME (see `m` for the
+//! protocol that lets sysmon take the P of a thread blocked in C), and a
+//! check of the goroutine's preemption flag. Dropping the returned token
+//! returns to user code. Plain threads get `None` and take their own paths
+//! (futex waits instead of parking).
+//!
+//! Invariants worth knowing before editing:
+//! - Runtime code running on a goroutine never keeps `&M` across a switch:
+//!   the goroutine may resume on another thread. Re-read `m::current()`.
+//! - The scheduler lock is held only for short, non-blocking sections; it
+//!   may be taken in the preemption handler (see `sync::lock`).
+//! - Ps, Ms and Gs are never freed, so raw pointers to them never dangle.
+
+pub mod cell;
+pub mod g;
+pub mod m;
+pub mod p;
+pub mod park;
+pub mod runq;
+pub mod sysmon;
+pub mod timer;
+
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Once, OnceLock};
+
+use self::cell::OwnedCell;
+use self::g::{G, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, GoFn, WaitReason};
+use self::m::{M, Tail, U_BLOCKING, U_LOST, U_RUNTIME, U_USER, user_state, ustate_kind};
+use self::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
+use crate::config::{Config, MAX_PROCS};
+use crate::sync::lock::RtLock;
+use crate::sync::note::Note;
+use crate::{arch, clock, preempt, trace};
+
+/// Check the global queue first every this many schedules, so goroutines
+/// there are not starved by a busy local queue (Go uses the same prime).
+const GLOBAL_CHECK_EVERY: u32 = 61;
+
+/// A FIFO of Gs linked through `schedlink`.
+pub struct GQueue {
+    head: *mut G,
+    tail: *mut G,
+    pub len: u32,
+}
+
+impl GQueue {
+    const fn new() -> GQueue {
+        GQueue { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
+    }
+
+    fn push(&mut self, g: *mut G) {
+        // SAFETY: g is a live G owned by the caller.
+        unsafe { (*g).schedlink.store(ptr::null_mut(), Ordering::Relaxed) };
+        self.push_list(g, g, 1);
+    }
+
+    /// Appends a linked list `head..=tail` of `n` Gs.
+    fn push_list(&mut self, head: *mut G, tail: *mut G, n: u32) {
+        if self.tail.is_null() {
+            self.head = head;
+        } else {
+            // SAFETY: our tail is a live queued G.
+            unsafe { (*self.tail).schedlink.store(head, Ordering::Relaxed) };
+        }
+        self.tail = tail;
+        self.len += n;
+    }
+
+    fn pop(&mut self) -> Option<*mut G> {
+        if self.head.is_null() {
+            return None;
+        }
+        let g = self.head;
+        // SAFETY: queued Gs are live.
+        self.head = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
+        if self.head.is_null() {
+            self.tail = ptr::null_mut();
+        }
+        self.len -= 1;
+        Some(g)
+    }
+
+    fn peek(&self) -> Option<*mut G> {
+        (!self.head.is_null()).then_some(self.head)
+    }
+}
+
+/// State behind the scheduler lock.
+pub struct Locked {
+    pub runq: GQueue,
+    pub wakeq: GQueue,
+    pidle: *mut P,
+    midle: *mut M,
+    /// Ps a stop-the-world still waits for.
+    pub stopwait: u32,
+}
+
+pub struct Sched {
+    lock: RtLock,
+    /// Owner: `lock`.
+    locked: OwnedCell<Locked>,
+    pub nprocs: AtomicU32,
+    /// Ps ever allocated (>= nprocs after a shrink); they are never freed.
+    pub nallp: AtomicU32,
+    pub allp: [AtomicPtr<P>; MAX_PROCS as usize],
+    /// Every M, newest first (push-only).
+    pub allm: AtomicPtr<M>,
+    pub nthreads: AtomicU32,
+    pub npidle: AtomicU32,
+    pub nmidle: AtomicU32,
+    pub nmspinning: AtomicU32,
+    /// Lengths of the global and wake queues, readable without the lock.
+    pub runq_len: AtomicU32,
+    pub wakeq_len: AtomicU32,
+    /// A stop-the-world is in progress: every P must stop.
+    pub gcwaiting: AtomicBool,
+    /// Woken when `stopwait` reaches zero.
+    pub stw_note: Note,
+    goid_gen: AtomicU64,
+    /// Goroutines spawned and exited with no P (from plain threads).
+    nspawned_nop: AtomicU64,
+    nexited_nop: AtomicU64,
+    pub stats: Stats,
+}
+
+// SAFETY: shared fields are atomics; `locked` is guarded by `lock`.
+unsafe impl Sync for Sched {}
+
+/// Counters behind `gort_read_stats`.
+#[derive(Default)]
+pub struct Stats {
+    pub preempt_async: AtomicU64,
+    pub preempt_coop: AtomicU64,
+    pub preempt_signals: AtomicU64,
+    pub preempt_unsafe: AtomicU64,
+    pub handoffs: AtomicU64,
+    pub stw_count: AtomicU64,
+    pub stw_last_ns: AtomicU64,
+    pub stw_max_ns: AtomicU64,
+}
+
+impl Stats {
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub static SCHED: Sched = Sched {
+    lock: RtLock::new(),
+    locked: OwnedCell::new(Locked {
+        runq: GQueue::new(),
+        wakeq: GQueue::new(),
+        pidle: ptr::null_mut(),
+        midle: ptr::null_mut(),
+        stopwait: 0,
+    }),
+    nprocs: AtomicU32::new(0),
+    nallp: AtomicU32::new(0),
+    allp: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_PROCS as usize],
+    allm: AtomicPtr::new(ptr::null_mut()),
+    nthreads: AtomicU32::new(0),
+    npidle: AtomicU32::new(0),
+    nmidle: AtomicU32::new(0),
+    nmspinning: AtomicU32::new(0),
+    runq_len: AtomicU32::new(0),
+    wakeq_len: AtomicU32::new(0),
+    gcwaiting: AtomicBool::new(false),
+    stw_note: Note::new(),
+    goid_gen: AtomicU64::new(1),
+    nspawned_nop: AtomicU64::new(0),
+    nexited_nop: AtomicU64::new(0),
+    stats: Stats {
+        preempt_async: AtomicU64::new(0),
+        preempt_coop: AtomicU64::new(0),
+        preempt_signals: AtomicU64::new(0),
+        preempt_unsafe: AtomicU64::new(0),
+        handoffs: AtomicU64::new(0),
+        stw_count: AtomicU64::new(0),
+        stw_last_ns: AtomicU64::new(0),
+        stw_max_ns: AtomicU64::new(0),
+    },
+};
+
+/// The scheduler lock, held for the guard's lifetime.
+pub struct SchedGuard(PhantomData<*mut ()>);
+
+impl SchedGuard {
+    pub fn st(&mut self) -> &mut Locked {
+        // SAFETY: the guard proves the lock is held.
+        unsafe { SCHED.locked.get_mut() }
+    }
+}
+
+impl Drop for SchedGuard {
+    fn drop(&mut self) {
+        // SAFETY: the guard proves the lock is held.
+        unsafe { SCHED.lock.unlock() }
+    }
+}
+
+pub fn lock() -> SchedGuard {
+    SCHED.lock.lock();
+    SchedGuard(PhantomData)
+}
+
+static CONFIG: OnceLock<Config> = OnceLock::new();
+static START: Once = Once::new();
+
+/// The settings the runtime started with.
+pub fn cfg() -> &'static Config {
+    CONFIG.get().expect("gort runtime not started")
+}
+
+/// Starts the runtime on first use. Cheap (one load) afterwards.
+#[inline]
+pub fn ensure_started() {
+    START.call_once(start);
+}
+
+fn start() {
+    let cfg = CONFIG.get_or_init(Config::from_env);
+    preempt::init();
+    alloc_ps(cfg.maxprocs);
+    SCHED.nprocs.store(cfg.maxprocs, Ordering::Release);
+    {
+        let mut lk = lock();
+        for id in (0..cfg.maxprocs).rev() {
+            pidleput(&mut lk, allp(id));
+        }
+    }
+    trace::init();
+    sysmon::start();
+}
+
+/// Makes sure Ps 0..n exist (new ones start idle-but-unlisted: the caller
+/// lists or stops them).
+fn alloc_ps(n: u32) {
+    for id in SCHED.nallp.load(Ordering::Relaxed)..n {
+        let p: &'static P = Box::leak(Box::new(P::new(id)));
+        SCHED.allp[id as usize].store(p as *const P as *mut P, Ordering::Release);
+        SCHED.nallp.store(id + 1, Ordering::Release);
+    }
+}
+
+/// Inside a stopped world: changes the number of Ps to `n`. Ps beyond `n`
+/// give their goroutines, timers and free Gs to the rest; `keep` (the
+/// stopper's P) is replaced when it goes away. Returns the P the stopper
+/// should hold from now on.
+pub fn resize(n: u32, keep: Option<&'static P>) -> Option<&'static P> {
+    let n = n.clamp(1, MAX_PROCS);
+    let old = nprocs();
+    alloc_ps(n);
+    for id in old..n {
+        allp(id).status.store(P_STOPPED, Ordering::Relaxed);
+    }
+    let mut keep = keep;
+    if n < old {
+        let mut lk = lock();
+        for id in n..old {
+            let p = allp(id);
+            while let Some(g) = p.runq.get() {
+                globrunq_put(&mut lk, g);
+            }
+            p.timers.move_into(&allp(0).timers);
+            g::drain_local(p);
+            if keep.is_some_and(|k| ptr::eq(k, p)) {
+                // The stopper's own P goes away: it takes P0, stopped now.
+                let m = m::current().unwrap();
+                releasep(m);
+                p.status.store(P_STOPPED, Ordering::Relaxed);
+                acquirep(m, allp(0));
+                keep = Some(allp(0));
+            }
+        }
+    }
+    SCHED.nprocs.store(n, Ordering::Release);
+    keep
+}
+
+pub fn allp(id: u32) -> &'static P {
+    // SAFETY: Ps below nprocs are allocated at start or resize and never freed.
+    unsafe { &*SCHED.allp[id as usize].load(Ordering::Acquire) }
+}
+
+pub fn nprocs() -> u32 {
+    SCHED.nprocs.load(Ordering::Acquire)
+}
+
+/// Iterates over all Ms.
+pub fn all_ms() -> impl Iterator<Item = &'static M> {
+    let mut cur = SCHED.allm.load(Ordering::Acquire);
+    core::iter::from_fn(move || {
+        // SAFETY: Ms are leaked and never freed.
+        let m = unsafe { cur.as_ref()? };
+        cur = m.alllink.load(Ordering::Acquire);
+        Some(m)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Entering and leaving the runtime.
+
+/// A runtime call in progress on a goroutine; dropping it returns to user
+/// code (see `leave`). Not `Send`: it belongs to the calling goroutine.
+pub struct InRuntime {
+    nested: bool,
+    _not_send: PhantomData<*mut ()>,
+}
+
+/// Starts a runtime call. Returns None on a plain thread. On a goroutine,
+/// makes sure its M holds a P (waiting for one if it was taken while the
+/// goroutine ran C code) and honours a pending preemption request.
+#[inline]
+pub fn enter() -> Option<InRuntime> {
+    let m = m::current()?;
+    // AcqRel: ordered against sysmon's CAS on the same word (see m.rs).
+    let prev = m.ustate.swap(U_RUNTIME, Ordering::AcqRel);
+    match ustate_kind(prev) {
+        U_USER => {}
+        U_RUNTIME => return Some(InRuntime { nested: true, _not_send: PhantomData }),
+        _ => regain_p(m),
+    }
+    if should_yield(m::current().unwrap().curg()) {
+        preempt_here();
+    }
+    Some(InRuntime { nested: false, _not_send: PhantomData })
+}
+
+/// A preemption request or a stop-the-world waits for this goroutine. The
+/// goroutine that stopped the world keeps running through it.
+#[inline]
+fn should_yield(g: &G) -> bool {
+    (g.preempt.load(Ordering::Relaxed) || SCHED.gcwaiting.load(Ordering::Relaxed)) && !crate::world::is_stopper(g)
+}
+
+impl Drop for InRuntime {
+    fn drop(&mut self) {
+        if !self.nested {
+            leave();
+        }
+    }
+}
+
+fn leave() {
+    let g = m::current().unwrap().curg();
+    if should_yield(g) && g.blocking.load(Ordering::Relaxed) == 0 {
+        preempt_here();
+    }
+    let m = m::current().unwrap();
+    if m.curg().blocking.load(Ordering::Relaxed) > 0 {
+        // Inside gort_blocking_begin/end: give the P away for the C call.
+        let p = releasep(m);
+        Stats::bump(&SCHED.stats.handoffs);
+        m.ustate.store(U_BLOCKING, Ordering::Release);
+        handoffp(p);
+    } else {
+        // Release: whoever takes our P later sees our runtime writes.
+        m.ustate.store(user_state(m.p().unwrap()), Ordering::Release);
+    }
+}
+
+/// Cooperative preemption at a runtime call: requeue on the global queue.
+fn preempt_here() {
+    let m = m::current().unwrap();
+    let g = m.curg.load(Ordering::Relaxed);
+    // SAFETY: the running G.
+    unsafe { (*g).preempt.store(false, Ordering::Relaxed) };
+    Stats::bump(&SCHED.stats.preempt_coop);
+    trace::preempt(m, g, false);
+    switch_away(Tail::RequeueGlobal(g));
+}
+
+/// The M's P was taken (LOST) or given away (BLOCKING): get one back, from
+/// the idle list or, failing that, by queueing the goroutine bound to this M
+/// and parking the thread until a scheduler hands it a P.
+fn regain_p(m: &'static M) {
+    m.p.store(ptr::null_mut(), Ordering::Relaxed);
+    let g = m.curg.load(Ordering::Relaxed);
+    let mut lk = lock();
+    if !SCHED.gcwaiting.load(Ordering::Relaxed)
+        && let Some(p) = pidleget(&mut lk)
+    {
+        drop(lk);
+        acquirep(m, p);
+        return;
+    }
+    // SAFETY: the running G, which is ours.
+    unsafe {
+        (*g).status.store(G_PREEMPTED, Ordering::Relaxed);
+        (*g).bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
+    }
+    globrunq_put(&mut lk, g);
+    drop(lk);
+    park_m(m);
+    resume_bound(m, g);
+}
+
+/// A bound goroutine's M got a P back: the goroutine runs again.
+pub fn resume_bound(m: &'static M, g: *mut G) {
+    // SAFETY: g is this M's stopped goroutine.
+    let gr = unsafe { &*g };
+    gr.status.store(G_RUNNING, Ordering::Relaxed);
+    if m.lockedg.load(Ordering::Relaxed) != g {
+        gr.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
+    }
+    let p = m.p().unwrap();
+    p.tick();
+    trace::go_start(p, g);
+}
+
+// ---------------------------------------------------------------------------
+// Ms and Ps.
+
+pub fn acquirep(m: &'static M, p: &'static P) {
+    m.p.store(p as *const P as *mut P, Ordering::Relaxed);
+    p.m.store(m as *const M as *mut M, Ordering::Relaxed);
+    p.status.store(P_RUNNING, Ordering::Relaxed);
+}
+
+pub fn releasep(m: &M) -> &'static P {
+    let p = m.p().expect("releasep without a P");
+    m.p.store(ptr::null_mut(), Ordering::Relaxed);
+    p.m.store(ptr::null_mut(), Ordering::Relaxed);
+    p
+}
+
+pub fn pidleput(lk: &mut SchedGuard, p: &'static P) {
+    p.status.store(P_IDLE, Ordering::Relaxed);
+    p.link.store(lk.st().pidle, Ordering::Relaxed);
+    lk.st().pidle = p as *const P as *mut P;
+    SCHED.npidle.fetch_add(1, Ordering::SeqCst);
+}
+
+pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
+    let p = lk.st().pidle;
+    // SAFETY: Ps are never freed.
+    let p = unsafe { p.as_ref()? };
+    lk.st().pidle = p.link.load(Ordering::Relaxed);
+    SCHED.npidle.fetch_sub(1, Ordering::SeqCst);
+    Some(p)
+}
+
+/// Takes a parked M off the idle list (a "spare"), if there is one.
+pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
+    let m = lk.st().midle;
+    // SAFETY: Ms are never freed.
+    let m = unsafe { m.as_ref()? };
+    lk.st().midle = m.schedlink.load(Ordering::Relaxed);
+    SCHED.nmidle.fetch_sub(1, Ordering::Relaxed);
+    Some(m)
+}
+
+/// Parks the current M until a P is handed to it, then takes it.
+pub fn park_m(m: &'static M) {
+    m.park.sleep();
+    // Acquire (via the note): the hand-over's writes are visible.
+    let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+    // SAFETY: whoever woke us handed us a live P.
+    acquirep(m, unsafe { &*p });
+}
+
+/// Gives `p` to the parked (or about to park) M `m` and wakes it.
+pub fn hand_p(m: &M, p: &P) {
+    m.nextp.store(p as *const P as *mut P, Ordering::Release);
+    m.park.wakeup();
+}
+
+/// Puts the current M on the idle list and parks it until it is handed a P.
+fn stopm(m: &'static M) {
+    {
+        let mut lk = lock();
+        m.schedlink.store(lk.st().midle, Ordering::Relaxed);
+        lk.st().midle = m as *const M as *mut M;
+        SCHED.nmidle.fetch_add(1, Ordering::Relaxed);
+    }
+    park_m(m);
+}
+
+/// Runs `p` (an idle P, or the next idle one) on an idle or new M.
+pub fn startm(p: Option<&'static P>, spinning: bool) {
+    let mut lk = lock();
+    let Some(p) = p.or_else(|| pidleget(&mut lk)) else {
+        drop(lk);
+        if spinning {
+            SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    };
+    let m = midleget(&mut lk);
+    drop(lk);
+    match m {
+        Some(m) => {
+            m.spinning.store(spinning, Ordering::Relaxed);
+            hand_p(m, p);
+        }
+        None => {
+            if !newm(Some(p), spinning) {
+                let mut lk = lock();
+                pidleput(&mut lk, p);
+                drop(lk);
+                if spinning {
+                    SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+}
+
+/// A P was released by an M that will not run goroutines for a while
+/// (blocking C call, retaken by sysmon, locked M waiting): keep it busy if
+/// there is work, stop it for a stop-the-world, or make it idle.
+pub fn handoffp(p: &'static P) {
+    if !p.runq.is_empty() || SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+    {
+        if !SCHED.gcwaiting.load(Ordering::Relaxed) {
+            startm(Some(p), false);
+            return;
+        }
+    }
+    let mut lk = lock();
+    if SCHED.gcwaiting.load(Ordering::Relaxed) {
+        stop_p(&mut lk, p);
+        return;
+    }
+    if lk.st().runq.len > 0 || lk.st().wakeq.len > 0 {
+        drop(lk);
+        startm(Some(p), false);
+        return;
+    }
+    pidleput(&mut lk, p);
+    drop(lk);
+    if p.timers.next_when() != i64::MAX {
+        sysmon::wake();
+    }
+}
+
+/// Hands `p` to the stop-the-world in progress.
+pub fn stop_p(lk: &mut SchedGuard, p: &'static P) {
+    p.status.store(P_STOPPED, Ordering::Relaxed);
+    let st = lk.st();
+    st.stopwait -= 1;
+    if st.stopwait == 0 {
+        SCHED.stw_note.wakeup();
+    }
+}
+
+/// Starts an M spinning for work if a P is idle and nobody spins yet.
+#[inline]
+pub fn wakep() {
+    if SCHED.npidle.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    if SCHED.nmspinning.load(Ordering::Relaxed) != 0
+        || SCHED.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err()
+    {
+        return;
+    }
+    startm(None, true);
+}
+
+fn reset_spinning(m: &M) {
+    m.spinning.store(false, Ordering::Relaxed);
+    // The last spinner to find work starts another, which keeps looking.
+    if SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+        wakep();
+    }
+}
+
+/// Creates an M (OS thread). With `p`, it starts running `p`; without, it
+/// parks as a spare. Returns false at the thread cap or when the system
+/// refuses a thread.
+pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
+    let n = SCHED.nthreads.fetch_add(1, Ordering::Relaxed);
+    if n >= cfg().max_threads {
+        SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    let m: &'static M = Box::leak(Box::new(M::new(n)));
+    m.spinning.store(spinning, Ordering::Relaxed);
+    m.nextp.store(p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    if !preempt::spawn_thread(m_thread_main, m as *const M as *mut libc::c_void) {
+        SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    // Publish only once the thread exists: sysmon walks allm.
+    let mut head = SCHED.allm.load(Ordering::Relaxed);
+    loop {
+        m.alllink.store(head, Ordering::Relaxed);
+        match SCHED.allm.compare_exchange_weak(head, m as *const M as *mut M, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(h) => head = h,
+        }
+    }
+}
+
+extern "C" fn m_thread_main(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: newm passes a leaked M.
+    let m: &'static M = unsafe { &*(arg as *const M) };
+    arch::tls_set(m as *const M as usize);
+    preempt::thread_init(m);
+    let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+    // SAFETY: a P handed over by newm's caller, or none for a spare.
+    match unsafe { p.as_ref() } {
+        Some(p) => acquirep(m, p),
+        None => stopm(m),
+    }
+    m_loop(m)
+}
+
+// ---------------------------------------------------------------------------
+// Queues.
+
+pub fn globrunq_put(lk: &mut SchedGuard, g: *mut G) {
+    lk.st().runq.push(g);
+    SCHED.runq_len.fetch_add(1, Ordering::Relaxed);
+}
+
+fn wakeq_put(lk: &mut SchedGuard, g: *mut G) {
+    lk.st().wakeq.push(g);
+    SCHED.wakeq_len.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Pops the global queue's head. With `batch` (the local queue is empty),
+/// also moves a fair share of the rest into `p`'s local queue.
+fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<*mut G> {
+    let st = lk.st();
+    let g = st.runq.pop()?;
+    let mut moved = 1;
+    if batch {
+        let share = (st.runq.len / nprocs() + 1).min(runq::RUNQ_SIZE as u32 / 2);
+        for _ in 0..share {
+            let Some(x) = st.runq.pop() else { break };
+            // Cannot overflow: the local queue was empty.
+            let _ = p.runq.put(x, false);
+            moved += 1;
+        }
+    }
+    SCHED.runq_len.fetch_sub(moved, Ordering::Relaxed);
+    Some(g)
+}
+
+fn wakeq_get(lk: &mut SchedGuard) -> Option<*mut G> {
+    let g = lk.st().wakeq.pop()?;
+    SCHED.wakeq_len.fetch_sub(1, Ordering::Relaxed);
+    Some(g)
+}
+
+/// Queues `g` on `p`, spilling to the global queue when the ring is full.
+fn runq_put(p: &P, g: *mut G, next: bool) {
+    if let Some(batch) = p.runq.put(g, next) {
+        let mut lk = lock();
+        lk.st().runq.push_list(batch.head, batch.tail, batch.n);
+        SCHED.runq_len.fetch_add(batch.n, Ordering::Relaxed);
+    }
+}
+
+/// Makes a parked goroutine runnable. From a goroutine (or g0) holding a P
+/// it goes to that P's `next` slot; from anywhere else to the wake queue.
+pub fn ready(g: *mut G) {
+    // SAFETY: the caller hands us a parked G.
+    unsafe { (*g).status.store(G_RUNNABLE, Ordering::Release) };
+    trace::unpark(g);
+    if let Some(p) = m::current().and_then(|m| m.p()) {
+        runq_put(p, g, true);
+        wakep();
+        return;
+    }
+    wakeq_put(&mut lock(), g);
+    wakep();
+    sysmon::wakeup_waiting();
+}
+
+/// Whether anything besides the running goroutines wants a P (used by the
+/// preemption handler to skip pointless preemptions).
+pub fn others_waiting(p: &P) -> bool {
+    !p.runq.is_empty()
+        || SCHED.runq_len.load(Ordering::Relaxed) > 0
+        || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+}
+
+// ---------------------------------------------------------------------------
+// Switching.
+
+/// Leaves the current goroutine for the next one on this P, or for g0; `tail`
+/// runs once the goroutine's context is saved. Returns when the goroutine is
+/// resumed, possibly on another M.
+pub fn switch_away(tail: Tail) {
+    let m = m::current().unwrap();
+    let g = m.curg.load(Ordering::Relaxed);
+    let p = m.p().unwrap();
+    m.tail.set(tail);
+    trace::go_stop(p, g);
+    // SAFETY: g is the running goroutine, so its context slot is ours to
+    // write; `next`'s saved context is valid while it sits in a run queue.
+    unsafe {
+        match fast_next(m, p) {
+            Some(next) => {
+                run_prepare(m, p, next);
+                arch::switch((*g).ctx.as_ptr(), (*next).ctx.get());
+            }
+            None => {
+                m.curg.store(ptr::null_mut(), Ordering::Relaxed);
+                arch::switch((*g).ctx.as_ptr(), m.g0_sp.get());
+            }
+        }
+    }
+    finish_switch(m::current().unwrap());
+}
+
+/// The goroutine to switch to without going through g0, if the decision is
+/// simple: local work, nothing urgent or due elsewhere.
+#[inline]
+fn fast_next(m: &M, p: &P) -> Option<*mut G> {
+    if !m.lockedg.load(Ordering::Relaxed).is_null()
+        || SCHED.gcwaiting.load(Ordering::Relaxed)
+        || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+        || p.schedtick.load(Ordering::Relaxed) % GLOBAL_CHECK_EVERY == 0
+    {
+        return None;
+    }
+    let next_timer = p.timers.next_when();
+    if next_timer != i64::MAX && next_timer <= clock::now() {
+        return None;
+    }
+    let g = p.runq.get()?;
+    // SAFETY: a queued G.
+    let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
+    if !bound.is_null() && bound != m as *const M as *mut M {
+        m.pending.set(g);
+        return None;
+    }
+    Some(g)
+}
+
+fn run_prepare(m: &M, p: &P, g: *mut G) {
+    // SAFETY: g is runnable and now ours to run.
+    let gr = unsafe { &*g };
+    m.curg.store(g, Ordering::Relaxed);
+    gr.status.store(G_RUNNING, Ordering::Relaxed);
+    gr.preempt.store(false, Ordering::Relaxed);
+    p.tick();
+    trace::go_start(p, g);
+}
+
+/// Finishes the switch that brought us here: the previous goroutine's tail.
+fn finish_switch(m: &'static M) {
+    match m.tail.replace(Tail::None) {
+        Tail::None => {}
+        Tail::Requeue(g) => {
+            // SAFETY: the previous G, now fully switched out.
+            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+            runq_put(m.p().unwrap(), g, false);
+        }
+        Tail::RequeueGlobal(g) => {
+            // SAFETY: as above.
+            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+            globrunq_put(&mut lock(), g);
+            wakep();
+        }
+        // SAFETY: the parker's unlock function and argument.
+        Tail::Park(_, Some((unlock, arg))) => unsafe { unlock(arg) },
+        Tail::Park(_, None) => {}
+        Tail::Exit(g) => g::put(m.p(), g),
+    }
+}
+
+/// The scheduler loop of an M, on its own stack.
+fn m_loop(m: &'static M) -> ! {
+    loop {
+        finish_switch(m);
+        let g = next_g(m);
+        let p = m.p().unwrap();
+        run_prepare(m, p, g);
+        // SAFETY: g is runnable and ours; g0's slot is this thread's.
+        unsafe { arch::switch(m.g0_sp.as_ptr(), (*g).ctx.get()) };
+    }
+}
+
+/// The next goroutine this M should run, with a P held.
+fn next_g(m: &'static M) -> *mut G {
+    loop {
+        let locked = m.lockedg.load(Ordering::Relaxed);
+        if !locked.is_null() {
+            // Our goroutine cannot run now: lend our P out until someone
+            // picks the goroutine and hands a P back.
+            handoffp(releasep(m));
+            park_m(m);
+            return locked;
+        }
+        let pending = m.pending.replace(ptr::null_mut());
+        let g = if pending.is_null() { find_runnable(m) } else { pending };
+        if m.spinning.load(Ordering::Relaxed) {
+            reset_spinning(m);
+        }
+        // SAFETY: a runnable G we took off a queue.
+        let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
+        if !bound.is_null() && bound != m as *const M as *mut M {
+            // SAFETY: Ms are never freed.
+            hand_p(unsafe { &*bound }, releasep(m));
+            stopm(m);
+            continue;
+        }
+        return g;
+    }
+}
+
+/// Finds a runnable goroutine, parking the M while there is none.
+fn find_runnable(m: &'static M) -> *mut G {
+    'top: loop {
+        let p = m.p().unwrap();
+        if SCHED.gcwaiting.load(Ordering::Acquire) {
+            stop_for_world(m);
+            continue;
+        }
+        run_timers(p);
+        if SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+            && let Some(g) = wakeq_get(&mut lock())
+        {
+            return g;
+        }
+        if p.schedtick.load(Ordering::Relaxed) % GLOBAL_CHECK_EVERY == 0
+            && SCHED.runq_len.load(Ordering::Relaxed) > 0
+            && let Some(g) = globrunq_get(&mut lock(), p, false)
+        {
+            return g;
+        }
+        if let Some(g) = p.runq.get() {
+            return g;
+        }
+        if SCHED.runq_len.load(Ordering::Relaxed) > 0
+            && let Some(g) = globrunq_get(&mut lock(), p, true)
+        {
+            return g;
+        }
+        if let Some(g) = steal_work(m, p) {
+            return g;
+        }
+
+        // Nothing to do: give the P back.
+        let mut lk = lock();
+        if SCHED.gcwaiting.load(Ordering::Relaxed) {
+            drop(lk);
+            continue;
+        }
+        if let Some(g) = wakeq_get(&mut lk).or_else(|| globrunq_get(&mut lk, p, true)) {
+            return g;
+        }
+        releasep(m);
+        pidleput(&mut lk, p);
+        drop(lk);
+        if p.timers.next_when() != i64::MAX {
+            sysmon::wake();
+        }
+
+        // The last spinner must look again after it stops spinning: work
+        // queued meanwhile by someone who saw it spinning would be stranded.
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            for id in 0..nprocs() {
+                if !allp(id).runq.is_empty() {
+                    let got = pidleget(&mut lock());
+                    if let Some(p) = got {
+                        acquirep(m, p);
+                        m.spinning.store(true, Ordering::Relaxed);
+                        SCHED.nmspinning.fetch_add(1, Ordering::SeqCst);
+                        continue 'top;
+                    }
+                    break;
+                }
+            }
+        }
+        stopm(m);
+    }
+}
+
+/// Steals from other Ps (and runs their overdue timers) as a spinning M.
+fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
+    let n = nprocs();
+    if n == 1 {
+        return None;
+    }
+    if !m.spinning.load(Ordering::Relaxed) {
+        let busy = n - SCHED.npidle.load(Ordering::Relaxed);
+        // Don't let more than half the busy Ps spin: spinning burns CPU.
+        if 2 * SCHED.nmspinning.load(Ordering::Relaxed) >= busy {
+            return None;
+        }
+        m.spinning.store(true, Ordering::Relaxed);
+        SCHED.nmspinning.fetch_add(1, Ordering::SeqCst);
+    }
+    let start = fastrand() % n;
+    for round in 0..4 {
+        let last = round == 3;
+        for i in 0..n {
+            let victim = allp((start + i) % n);
+            if core::ptr::eq(victim, p) {
+                continue;
+            }
+            if last && victim.timers.next_when() <= clock::now() {
+                victim.timers.run(clock::now());
+                if let Some(g) = p.runq.get() {
+                    return Some(g);
+                }
+            }
+            if let Some(g) = p.runq.steal_from(&victim.runq, last) {
+                return Some(g);
+            }
+        }
+    }
+    None
+}
+
+/// Runs this P's due timers (a clock read only when it has timers).
+fn run_timers(p: &P) {
+    let next = p.timers.next_when();
+    if next != i64::MAX {
+        p.timers.run(clock::now());
+    }
+}
+
+/// A stop-the-world is in progress: hand over our P and park until the
+/// world starts again and gives us one.
+fn stop_for_world(m: &'static M) {
+    if m.spinning.swap(false, Ordering::Relaxed) {
+        SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+    }
+    let p = releasep(m);
+    stop_p(&mut lock(), p);
+    stopm(m);
+}
+
+/// A cheap per-thread xorshift for steal order; quality does not matter.
+fn fastrand() -> u32 {
+    thread_local! {
+        static STATE: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            x = (clock::now() as u32) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        s.set(x);
+        x
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Goroutine lifecycle.
+
+/// Spawns a goroutine. Returns 0 or an errno (ENOMEM).
+pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Option<&[u8]>) -> i32 {
+    let rt = enter();
+    let p = rt.as_ref().and_then(|_| m::current().unwrap().p());
+    let (class, _) = g::class_for(stack_size);
+    let Some(g) = g::get(p, class) else { return libc::ENOMEM };
+    // SAFETY: a free G, ours until queued.
+    let gr = unsafe { &*g };
+    gr.id.store(next_goid(p), Ordering::Relaxed);
+    gr.entry.set(Some(entry));
+    gr.arg.set(arg);
+    gr.set_name(name);
+    gr.schedlink.store(ptr::null_mut(), Ordering::Relaxed);
+    gr.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
+    gr.locked.set(0);
+    gr.nopreempt.store(0, Ordering::Relaxed);
+    gr.blocking.store(0, Ordering::Relaxed);
+    gr.preempt.store(false, Ordering::Relaxed);
+    gr.wait_reason.store(WaitReason::None as u32, Ordering::Relaxed);
+    // SAFETY: the G's own stack, unused while the G is free.
+    gr.ctx.set(unsafe { arch::init_stack(gr.stack_top(), g as usize) });
+    gr.status.store(G_RUNNABLE, Ordering::Release);
+    trace::go_create(g);
+    match p {
+        Some(p) => {
+            P::bump(&p.nspawned);
+            runq_put(p, g, true);
+        }
+        None => {
+            SCHED.nspawned_nop.fetch_add(1, Ordering::Relaxed);
+            globrunq_put(&mut lock(), g);
+        }
+    }
+    wakep();
+    0
+}
+
+fn next_goid(p: Option<&P>) -> u64 {
+    const BATCH: u64 = 16;
+    let Some(p) = p else { return SCHED.goid_gen.fetch_add(1, Ordering::Relaxed) };
+    let (next, end) = p.goid_cache.get();
+    if next < end {
+        p.goid_cache.set((next + 1, end));
+        return next;
+    }
+    let base = SCHED.goid_gen.fetch_add(BATCH, Ordering::Relaxed);
+    p.goid_cache.set((base + 1, base + BATCH));
+    base
+}
+
+/// Where every goroutine starts (called by the arch trampoline on its stack).
+pub extern "C" fn goroutine_main(g: *mut G) -> ! {
+    finish_switch(m::current().unwrap());
+    // SAFETY: our own G.
+    let gr = unsafe { &*g };
+    let (entry, arg) = (gr.entry.get().unwrap(), gr.arg.get());
+    leave();
+    // SAFETY: a fresh goroutine starts with errno 0, like a fresh thread.
+    unsafe { *libc::__errno_location() = 0 };
+    // SAFETY: the user's entry point, called as documented.
+    unsafe { entry(arg) };
+    let rt = enter();
+    core::mem::forget(rt);
+    goexit()
+}
+
+fn goexit() -> ! {
+    let m = m::current().unwrap();
+    let g = m.curg.load(Ordering::Relaxed);
+    // SAFETY: our own G, exiting.
+    let gr = unsafe { &*g };
+    if gr.locked.get() > 0 {
+        // Like Go, a goroutine may exit while locked; unlike Go we keep the
+        // thread and let it run other goroutines (documented).
+        gr.locked.set(0);
+        m.lockedg.store(ptr::null_mut(), Ordering::Relaxed);
+    }
+    match m.p() {
+        Some(p) => P::bump(&p.nexited),
+        None => {
+            SCHED.nexited_nop.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    trace::go_end(m, g);
+    switch_away(Tail::Exit(g));
+    unreachable!("an exited goroutine was resumed");
+}
+
+/// Parks the current goroutine (which is inside the runtime). `unlock(arg)`
+/// runs once its context is saved; until then nobody can find it to wake it.
+pub fn park(reason: WaitReason, unlock: Option<(unsafe fn(*mut ()), *mut ())>) {
+    let m = m::current().unwrap();
+    let g = m.curg.load(Ordering::Relaxed);
+    // SAFETY: the running G.
+    unsafe {
+        (*g).wait_reason.store(reason as u32, Ordering::Relaxed);
+        (*g).status.store(G_WAITING, Ordering::Relaxed);
+    }
+    switch_away(Tail::Park(g, unlock));
+}
+
+/// `gort_yield`: let other goroutines run; on a plain thread, sched_yield.
+pub fn yield_now() {
+    let Some(_rt) = enter() else {
+        // SAFETY: no preconditions.
+        unsafe { libc::sched_yield() };
+        return;
+    };
+    let m = m::current().unwrap();
+    if !others_waiting(m.p().unwrap()) || SCHED.gcwaiting.load(Ordering::Relaxed) {
+        return; // nobody to yield to (in a stopped world, nobody may run)
+    }
+    switch_away(Tail::Requeue(m.curg.load(Ordering::Relaxed)));
+}
+
+/// Current goroutine, if the caller is one.
+pub fn current_g() -> Option<&'static G> {
+    let m = m::current()?;
+    // SAFETY: Gs are never freed.
+    unsafe { m.curg.load(Ordering::Relaxed).as_ref() }
+}
+
+pub fn lock_os_thread() -> i32 {
+    let Some(_rt) = enter() else { return libc::EPERM };
+    let m = m::current().unwrap();
+    let g = m.curg();
+    g.locked.set(g.locked.get() + 1);
+    if g.locked.get() == 1 {
+        g.bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
+        m.lockedg.store(g as *const G as *mut G, Ordering::Relaxed);
+    }
+    0
+}
+
+pub fn unlock_os_thread() -> i32 {
+    let Some(_rt) = enter() else { return libc::EPERM };
+    let m = m::current().unwrap();
+    let g = m.curg();
+    match g.locked.get() {
+        0 => libc::EPERM,
+        1 => {
+            g.locked.set(0);
+            g.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
+            m.lockedg.store(ptr::null_mut(), Ordering::Relaxed);
+            0
+        }
+        n => {
+            g.locked.set(n - 1);
+            0
+        }
+    }
+}
+
+pub fn blocking_begin() {
+    let Some(g) = current_g() else { return };
+    if g.blocking.load(Ordering::Relaxed) > 0 {
+        g.blocking.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let rt = enter();
+    m::current().unwrap().curg().blocking.store(1, Ordering::Relaxed);
+    drop(rt); // leave() gives the P away
+}
+
+pub fn blocking_end() {
+    let Some(g) = current_g() else { return };
+    match g.blocking.load(Ordering::Relaxed) {
+        0 => {}
+        1 => {
+            let rt = enter(); // BLOCKING: takes a P back first
+            m::current().unwrap().curg().blocking.store(0, Ordering::Relaxed);
+            drop(rt);
+        }
+        n => g.blocking.store(n - 1, Ordering::Relaxed),
+    }
+}
+
+pub fn nopreempt_begin() {
+    if let Some(g) = current_g() {
+        g.nopreempt.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn nopreempt_end() {
+    if let Some(g) = current_g() {
+        let _ = g.nopreempt.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+}
+
+/// Live goroutines: spawned minus exited, summed over Ps. Exits are read
+/// before spawns, so a goroutine's exit is never counted without its spawn.
+pub fn num_goroutines() -> u64 {
+    let exited: u64 = SCHED.nexited_nop.load(Ordering::Acquire)
+        + (0..SCHED.nallp.load(Ordering::Acquire)).map(|id| allp(id).nexited.load(Ordering::Acquire)).sum::<u64>();
+    total_spawned().saturating_sub(exited)
+}
+
+/// Goroutines spawned since the runtime started.
+pub fn total_spawned() -> u64 {
+    SCHED.nspawned_nop.load(Ordering::Acquire)
+        + (0..SCHED.nallp.load(Ordering::Acquire)).map(|id| allp(id).nspawned.load(Ordering::Acquire)).sum::<u64>()
+}
+
+// ---------------------------------------------------------------------------
+// Preemption hand-off (called from the SIGURG handler).
+
+/// Where a preempted M's P goes.
+enum HandTo {
+    /// The M held no P (it was running user code after losing it).
+    Nobody,
+    /// A stop-the-world is collecting Ps.
+    Stopper(&'static P),
+    /// The M of the bound goroutine at the head of the global queue, which
+    /// then simply resumes it.
+    BoundM(&'static M, &'static P),
+    /// A parked spare M, which schedules normally.
+    Spare(&'static M, &'static P),
+}
+
+/// Runs in the preemption handler on `m`'s thread, after the handler
+/// claimed `m.ustate`: queues the running goroutine bound to `m`, hands `p`
+/// on, and parks the thread until some scheduler hands it a P back, then
+/// returns true with that P held. Returns false, changing nothing, when
+/// there is nobody to hand `p` to (no spare M: the thread cap, or sysmon has
+/// not made one yet) or nothing else to run.
+pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
+    let g = m.curg.load(Ordering::Relaxed);
+    let mut lk = lock();
+    let to = match p {
+        None => HandTo::Nobody,
+        Some(p) if SCHED.gcwaiting.load(Ordering::Relaxed) => HandTo::Stopper(p),
+        Some(p) => {
+            let st = lk.st();
+            let local_first = st.wakeq.len > 0 || !p.runq.is_empty();
+            // SAFETY: queued Gs are live; Ms are never freed.
+            let head_m = st.runq.peek().map(|h| unsafe { (*h).bound_m.load(Ordering::Relaxed) }).filter(|b| !b.is_null());
+            match head_m {
+                Some(bm) if !local_first => {
+                    globrunq_get(&mut lk, p, false);
+                    // SAFETY: as above.
+                    HandTo::BoundM(unsafe { &*bm }, p)
+                }
+                _ if local_first || lk.st().runq.len > 0 => match midleget(&mut lk) {
+                    Some(spare) => HandTo::Spare(spare, p),
+                    None => return false,
+                },
+                _ => return false,
+            }
+        }
+    };
+    // SAFETY: our own goroutine, stopped in the handler.
+    unsafe {
+        (*g).status.store(G_PREEMPTED, Ordering::Relaxed);
+        (*g).bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
+    }
+    globrunq_put(&mut lk, g);
+    if p.is_some() {
+        releasep(m);
+    }
+    match to {
+        HandTo::Stopper(p) => stop_p(&mut lk, p),
+        HandTo::Nobody | HandTo::BoundM(..) | HandTo::Spare(..) => {}
+    }
+    drop(lk);
+    match to {
+        HandTo::BoundM(bm, p) => hand_p(bm, p),
+        HandTo::Spare(spare, p) => {
+            spare.spinning.store(false, Ordering::Relaxed);
+            hand_p(spare, p);
+        }
+        HandTo::Nobody | HandTo::Stopper(_) => {}
+    }
+    park_m(m);
+    resume_bound(m, g);
+    true
+}

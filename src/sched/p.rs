@@ -1,0 +1,87 @@
+//! P: a processor, the right to run goroutines. There are `GORTMAXPROCS` of
+//! them; an M runs goroutines only while it holds one. A P owns what must be
+//! cheap to reach without locks: the local run queue, the free Gs, a timer
+//! heap, and counters.
+
+use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+use super::cell::OwnedCell;
+use super::g::GList;
+use super::m::M;
+use super::runq::RunQueue;
+use super::timer::TimerHeap;
+
+/// On the idle list, held by no M.
+pub const P_IDLE: u32 = 0;
+/// Held by an M.
+pub const P_RUNNING: u32 = 1;
+/// Handed to a stop-the-world in progress.
+pub const P_STOPPED: u32 = 2;
+
+pub struct P {
+    pub id: u32,
+    pub status: AtomicU32,
+    /// The M holding this P (null when idle or stopped).
+    pub m: AtomicPtr<M>,
+    /// Link in the idle list. Owner: the scheduler lock.
+    pub link: AtomicPtr<P>,
+    pub runq: RunQueue,
+    /// Goroutine switches on this P; sysmon compares it between looks to
+    /// tell how long the current goroutine has been running.
+    pub schedtick: AtomicU32,
+    pub timers: TimerHeap,
+    /// Free Gs of the default stack class. Owner: the M holding this P.
+    pub gfree: OwnedCell<GList>,
+    /// A block of goroutine ids to hand out: [next, end). Owner: as gfree.
+    pub goid_cache: OwnedCell<(u64, u64)>,
+    /// Goroutines spawned and exited on this P. Written only by the holder
+    /// (plain stores), summed by readers.
+    pub nspawned: AtomicU64,
+    pub nexited: AtomicU64,
+    /// sysmon's memory of this P. Owner: sysmon.
+    pub watch: OwnedCell<Watch>,
+    /// When the current goroutine was first seen running by sysmon (ns), for
+    /// scheddetail and wake-up preemption; written by sysmon.
+    pub run_since: AtomicI64,
+}
+
+/// What sysmon saw of a P at its previous looks.
+#[derive(Clone, Copy, Default)]
+pub struct Watch {
+    pub schedtick: u32,
+    /// When `schedtick` was first seen with its current value.
+    pub since: i64,
+    /// CPU clock of the holding thread at the previous look (-1: not read).
+    pub cpu: i64,
+    /// Consecutive looks at which that CPU clock did not move.
+    pub cpu_still: u32,
+}
+
+impl P {
+    pub fn new(id: u32) -> P {
+        P {
+            id,
+            status: AtomicU32::new(P_IDLE),
+            m: AtomicPtr::new(core::ptr::null_mut()),
+            link: AtomicPtr::new(core::ptr::null_mut()),
+            runq: RunQueue::new(),
+            schedtick: AtomicU32::new(0),
+            timers: TimerHeap::new(),
+            gfree: OwnedCell::new(GList::new()),
+            goid_cache: OwnedCell::new((0, 0)),
+            nspawned: AtomicU64::new(0),
+            nexited: AtomicU64::new(0),
+            watch: OwnedCell::new(Watch { cpu: -1, ..Watch::default() }),
+            run_since: AtomicI64::new(0),
+        }
+    }
+
+    /// Bumps a holder-written counter without a read-modify-write.
+    pub fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    pub fn tick(&self) {
+        self.schedtick.store(self.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+}

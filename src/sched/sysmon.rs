@@ -1,0 +1,207 @@
+//! sysmon: the runtime's watchdog thread. It has no P and runs no
+//! goroutines. It wakes every 20 µs while there is something to do, backing
+//! off to 1 ms when every P is busy and 10 ms when some are idle, and parks
+//! entirely when the runtime is idle. Each round it:
+//!
+//! 1. fires timers that are due, on Ps too busy (or too idle) to do it;
+//! 2. watches each running P: a goroutine past its time slice gets the
+//!    cooperative preemption flag (checked at every runtime call); a P held
+//!    by a thread blocked in the kernel while others wait for a P is taken
+//!    away *without a signal* and handed to another M;
+//! 3. wake-up preemption: a goroutine readied while every P is busy must
+//!    not wait a whole slice, so the goroutine that has run longest past
+//!    1 ms is asked to stop now (preempt flag plus an on-demand signal);
+//! 4. keeps spare Ms parked, because the preemption handler needs a thread
+//!    to hand its P to and cannot create one itself;
+//! 5. trims stacks of free goroutines, refreshes the map of system library
+//!    code, and prints `schedtrace` lines.
+//!
+//! Blocked-thread detection: the holder's CPU clock (`clock_gettime` on
+//! `pthread_getcpuclockid`) did not move between two looks, and
+//! `/proc/self/task/TID/stat` does not say R (a runnable thread waiting for
+//! a CPU is not blocked). The P is taken with one CAS on the M's `ustate`
+//! (see `m`); the thread keeps running its C code without a P when it wakes,
+//! until its next runtime call or its CPU timer fires.
+
+use core::sync::atomic::{AtomicI64, Ordering};
+
+use super::m::{U_LOST, user_state};
+use super::p::{P_RUNNING, Watch};
+use super::{SCHED, Stats, allp, cfg, handoffp, nprocs, others_waiting};
+use crate::sync::note::Note;
+use crate::{clock, preempt, trace};
+
+/// A P held this long without a switch may be retaken if blocked.
+const RETAKE_AFTER: i64 = 20_000;
+/// Wake-up preemption stops goroutines that ran at least this long.
+const WAKEUP_GRANULARITY: i64 = 1_000_000;
+const MIN_DELAY: i64 = 20_000;
+const BUSY_MAX_DELAY: i64 = 1_000_000;
+const IDLE_MAX_DELAY: i64 = 10_000_000;
+const SCAVENGE_EVERY: i64 = 100_000_000;
+const TEXTMAP_EVERY: i64 = 1_000_000_000;
+
+static NOTE: Note = Note::new();
+/// When sysmon plans to wake next (i64::MAX while parked).
+static WAKE_AT: AtomicI64 = AtomicI64::new(0);
+
+pub fn start() {
+    if !preempt::spawn_thread(sysmon_main, core::ptr::null_mut()) {
+        eprintln!("gort: cannot create the sysmon thread; preemption and timers of busy Ps will not work");
+    }
+}
+
+/// Wakes sysmon so it looks again now.
+pub fn wake() {
+    NOTE.wakeup();
+}
+
+/// A timer was added: make sure sysmon will be awake by `when`.
+pub fn timer_added(when: i64) {
+    if when < WAKE_AT.load(Ordering::Relaxed) {
+        NOTE.wakeup();
+    }
+}
+
+/// A goroutine was readied from outside any P: if every P is busy, sysmon
+/// must consider wake-up preemption soon.
+pub fn wakeup_waiting() {
+    if SCHED.npidle.load(Ordering::Relaxed) == 0 && WAKE_AT.load(Ordering::Relaxed) > clock::now() + BUSY_MAX_DELAY {
+        NOTE.wakeup();
+    }
+}
+
+extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: affects only this thread: precise sleeps for timer deadlines.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1u64) };
+    let cfg = cfg();
+    let mut delay = MIN_DELAY;
+    let mut quiet_rounds = 0u32;
+    let start = clock::now();
+    let (mut last_scavenge, mut last_textmap) = (start, start);
+    let mut next_schedtrace = if cfg.schedtrace_ms > 0 { start + cfg.schedtrace_ms as i64 * 1_000_000 } else { i64::MAX };
+    loop {
+        let now = clock::now();
+        let all_idle = SCHED.npidle.load(Ordering::Relaxed) == nprocs();
+        let mut wake_at = if all_idle && quiet_rounds > 50 { i64::MAX } else { now + delay };
+        wake_at = wake_at.min(earliest_timer()).min(next_schedtrace);
+        WAKE_AT.store(wake_at, Ordering::Relaxed);
+        if wake_at > now {
+            NOTE.sleep_until((wake_at != i64::MAX).then_some(wake_at));
+        }
+        WAKE_AT.store(0, Ordering::Relaxed);
+
+        let now = clock::now();
+        let mut acted = fire_timers(now);
+        acted |= watch(now);
+        keep_spares();
+        if now - last_scavenge >= SCAVENGE_EVERY {
+            last_scavenge = now;
+            super::g::scavenge();
+        }
+        if now - last_textmap >= TEXTMAP_EVERY {
+            last_textmap = now;
+            preempt::refresh_textmap();
+        }
+        if now >= next_schedtrace {
+            trace::schedtrace(now - start, cfg.scheddetail);
+            next_schedtrace = now + cfg.schedtrace_ms as i64 * 1_000_000;
+        }
+        if acted {
+            quiet_rounds = 0;
+            delay = MIN_DELAY;
+        } else {
+            quiet_rounds = quiet_rounds.saturating_add(1);
+            let max = if SCHED.npidle.load(Ordering::Relaxed) == 0 { BUSY_MAX_DELAY } else { IDLE_MAX_DELAY };
+            if quiet_rounds > 50 {
+                delay = (delay * 2).min(max);
+            }
+            delay = delay.min(max);
+        }
+    }
+}
+
+fn earliest_timer() -> i64 {
+    (0..nprocs()).map(|id| allp(id).timers.next_when()).min().unwrap_or(i64::MAX)
+}
+
+fn fire_timers(now: i64) -> bool {
+    let mut fired = 0;
+    for id in 0..nprocs() {
+        fired += allp(id).timers.run(now);
+    }
+    fired > 0
+}
+
+/// Looks at every running P (see the module comment). Returns whether it
+/// did anything.
+fn watch(now: i64) -> bool {
+    let cfg = cfg();
+    let mut acted = false;
+    let urgent = SCHED.wakeq_len.load(Ordering::Relaxed) > 0;
+    let mut victim: Option<(&'static super::m::M, i64)> = None;
+    for id in 0..nprocs() {
+        let p = allp(id);
+        // SAFETY: sysmon owns the watch fields.
+        let w = unsafe { p.watch.get_mut() };
+        let tick = p.schedtick.load(Ordering::Relaxed);
+        if p.status.load(Ordering::Relaxed) != P_RUNNING || tick != w.schedtick {
+            *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_still: 0 };
+            p.run_since.store(now, Ordering::Relaxed);
+            continue;
+        }
+        let ran = now - w.since;
+        // SAFETY: Ms are never freed.
+        let Some(m) = (unsafe { p.m.load(Ordering::Relaxed).as_ref() }) else { continue };
+        if m.ustate.load(Ordering::Relaxed) != user_state(p) {
+            // In the runtime (it will reach a scheduling point on its own),
+            // or not really holding p any more.
+            w.cpu = -1;
+            continue;
+        }
+        // SAFETY: Gs are never freed.
+        let Some(g) = (unsafe { m.curg.load(Ordering::Relaxed).as_ref() }) else { continue };
+        if ran >= cfg.preempt_ns {
+            g.preempt.store(true, Ordering::Relaxed);
+        }
+        if ran >= RETAKE_AFTER && (others_waiting(p) || p.timers.next_when() <= now) {
+            let cpu = clock::cpu_time(m.cpu_clock.load(Ordering::Relaxed));
+            w.cpu_still = if cpu >= 0 && cpu == w.cpu { w.cpu_still + 1 } else { 0 };
+            w.cpu = cpu;
+            if w.cpu_still >= 1
+                && !m.thread_running()
+                && m.ustate.compare_exchange(user_state(p), U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+            {
+                // The P is ours now: the M will find out at its next runtime call.
+                p.m.store(core::ptr::null_mut(), Ordering::Relaxed);
+                Stats::bump(&SCHED.stats.handoffs);
+                trace::retake(p, m);
+                *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_still: 0 };
+                handoffp(p);
+                acted = true;
+                continue;
+            }
+        }
+        if ran >= WAKEUP_GRANULARITY && (urgent || p.runq.has_next()) && victim.is_none_or(|(_, r)| ran > r) {
+            victim = Some((m, ran));
+        }
+    }
+    if let Some((m, _)) = victim
+        && SCHED.npidle.load(Ordering::Relaxed) == 0
+    {
+        preempt::request(m);
+        acted = true;
+    }
+    acted
+}
+
+/// Keeps a few parked Ms ready for the preemption handler's hand-offs.
+fn keep_spares() {
+    if !preempt::async_enabled() || SCHED.npidle.load(Ordering::Relaxed) == nprocs() {
+        return;
+    }
+    let want = nprocs().max(2);
+    if SCHED.nmidle.load(Ordering::Relaxed) < want {
+        super::newm(None, false);
+    }
+}

@@ -1,0 +1,175 @@
+//! Go's runtime semaphore: a counter in user memory plus a parking lot of
+//! waiters keyed by the counter's address, so that the synchronisation
+//! objects built on it (`gort_mutex`, `gort_waitgroup`) are plain words whose
+//! zero value is ready to use.
+//!
+//! Waiters are `Parker`s (goroutines or plain threads) in 251 hashed
+//! buckets, each a FIFO list behind its own lock. `nwait` lets a release
+//! skip the bucket lock when nobody waits; the Dekker pair "release adds to
+//! the counter, then reads nwait" / "acquire adds to nwait, then reads the
+//! counter" is sequentially consistent, so one of the two always sees the
+//! other.
+
+use core::ptr;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crossbeam_utils::CachePadded;
+
+use super::lock::RtLock;
+use crate::sched::cell::OwnedCell;
+use crate::sched::g::WaitReason;
+use crate::sched::park::Parker;
+
+const BUCKETS: usize = 251;
+
+struct Bucket {
+    lock: RtLock,
+    nwait: AtomicU32,
+    /// FIFO of waiters. Owner: `lock`.
+    head: OwnedCell<*mut Waiter>,
+    tail: OwnedCell<*mut Waiter>,
+}
+
+struct Waiter {
+    addr: usize,
+    parker: Parker,
+    next: *mut Waiter,
+    /// Set by a releaser that handed the unit straight to this waiter.
+    handed: AtomicU32,
+}
+
+static TABLE: [CachePadded<Bucket>; BUCKETS] = [const {
+    CachePadded::new(Bucket {
+        lock: RtLock::new(),
+        nwait: AtomicU32::new(0),
+        head: OwnedCell::new(ptr::null_mut()),
+        tail: OwnedCell::new(ptr::null_mut()),
+    })
+}; BUCKETS];
+
+fn bucket(addr: &AtomicU32) -> &'static Bucket {
+    &TABLE[(addr as *const AtomicU32 as usize >> 3) % BUCKETS]
+}
+
+fn try_acquire(addr: &AtomicU32) -> bool {
+    addr.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1)).is_ok()
+}
+
+/// Waits until `*addr > 0`, then decrements it. With `lifo`, a waiter that
+/// has waited before goes to the front (the mutex's starvation logic).
+/// On a goroutine, the caller must be inside the runtime.
+pub fn acquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
+    if try_acquire(addr) {
+        return;
+    }
+    let b = bucket(addr);
+    loop {
+        b.lock.lock();
+        b.nwait.fetch_add(1, Ordering::SeqCst);
+        if try_acquire(addr) {
+            b.nwait.fetch_sub(1, Ordering::SeqCst);
+            // SAFETY: taken above.
+            unsafe { b.lock.unlock() };
+            return;
+        }
+        let mut w = Waiter {
+            addr: addr as *const AtomicU32 as usize,
+            parker: Parker::current(),
+            next: ptr::null_mut(),
+            handed: AtomicU32::new(0),
+        };
+        // SAFETY: bucket lock held; w stays on our stack until unparked.
+        unsafe {
+            enqueue(b, &mut w, lifo);
+            w.parker.park(reason, unlock_bucket, b as *const Bucket as *mut (), None);
+        }
+        if w.handed.load(Ordering::Acquire) != 0 || try_acquire(addr) {
+            return;
+        }
+    }
+}
+
+unsafe fn unlock_bucket(b: *mut ()) {
+    // SAFETY: the parker hands us the bucket it locked.
+    unsafe { (*(b as *const Bucket)).lock.unlock() };
+}
+
+/// # Safety
+/// Bucket lock held; `w` lives until dequeued and unparked.
+unsafe fn enqueue(b: &Bucket, w: *mut Waiter, lifo: bool) {
+    // SAFETY: lock held per the caller.
+    unsafe {
+        let (head, tail) = (b.head.get(), b.tail.get());
+        if head.is_null() {
+            b.head.set(w);
+            b.tail.set(w);
+        } else if lifo {
+            (*w).next = head;
+            b.head.set(w);
+        } else {
+            (*tail).next = w;
+            b.tail.set(w);
+        }
+    }
+}
+
+/// Adds `n` to `*addr` and wakes up to `n` of its waiters. With `handoff`,
+/// each woken waiter is given a unit directly (no barging). Touches `addr`
+/// only before waking anyone, so a waiter may free it as soon as it wakes.
+pub fn release(addr: &AtomicU32, n: u32, handoff: bool) {
+    let key = addr as *const AtomicU32 as usize;
+    addr.fetch_add(n, Ordering::SeqCst);
+    let b = bucket(addr);
+    if b.nwait.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    b.lock.lock();
+    // Take up to n waiters for addr out of the bucket, keeping order.
+    let mut woken: *mut Waiter = ptr::null_mut();
+    let mut woken_tail: *mut Waiter = ptr::null_mut();
+    let mut taken = 0;
+    let mut prev: *mut Waiter = ptr::null_mut();
+    let mut cur = b.head.get();
+    // SAFETY: bucket lock held; queued waiters are alive until unparked.
+    unsafe {
+        while !cur.is_null() && taken < n {
+            let next = (*cur).next;
+            if (*cur).addr == key {
+                if prev.is_null() {
+                    b.head.set(next);
+                } else {
+                    (*prev).next = next;
+                }
+                if b.tail.get() == cur {
+                    b.tail.set(prev);
+                }
+                (*cur).next = ptr::null_mut();
+                if woken.is_null() {
+                    woken = cur;
+                } else {
+                    (*woken_tail).next = cur;
+                }
+                woken_tail = cur;
+                taken += 1;
+            } else {
+                prev = cur;
+            }
+            cur = next;
+        }
+    }
+    b.nwait.fetch_sub(taken, Ordering::SeqCst);
+    // SAFETY: taken above.
+    unsafe { b.lock.unlock() };
+    while !woken.is_null() {
+        // SAFETY: dequeued waiters stay alive until we unpark them; read
+        // `next` first, as the waiter may leave the moment it is unparked.
+        unsafe {
+            let w = woken;
+            woken = (*w).next;
+            if handoff && try_acquire(addr) {
+                (*w).handed.store(1, Ordering::Release);
+            }
+            (*w).parker.unpark();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Stopping the world, and resizing the set of Ps inside a stopped world.
+//!
+//! `stop` raises `gcwaiting`, then collects every P: idle Ps directly; Ps
+//! whose thread is blocked in the kernel by taking them (the same CAS sysmon
+//! uses, no signal); running Ps by asking their goroutine to stop (the
+//! cooperative flag, and an on-demand SIGURG to threads seen running). Ms in
+//! the runtime notice `gcwaiting` at their next scheduling point or on their
+//! way back to user code. Each stopped P decrements `stopwait`; the last one
+//! wakes the stopper. The caller keeps running, on its own P if it is a
+//! goroutine. Only one stop at a time: a second stopper waits on `WORLD`.
+//!
+//! A goroutine inside `gort_blocking_begin/end` holds no P and keeps running
+//! its C call; it cannot get a P back until the world starts.
+
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+use crate::clock;
+use crate::sched::m::{self, U_LOST, user_state};
+use crate::sched::p::{P, P_RUNNING, P_STOPPED};
+use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
+use crate::sync::mutex::Mutex;
+
+static WORLD: Mutex = Mutex::new();
+/// Who stopped the world: the stopping goroutine's G, or for a plain thread
+/// its pthread id (tagged with the low bit, which G addresses never have).
+static OWNER: AtomicU64 = AtomicU64::new(0);
+/// The P the stopping goroutine keeps, if any.
+static OWNER_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
+
+/// How often the stopper re-checks and re-asks while waiting.
+const RECHECK_NS: i64 = 20_000;
+
+fn caller_id() -> u64 {
+    match sched::current_g() {
+        Some(g) => g as *const _ as u64,
+        // SAFETY: pthread_self has no preconditions.
+        None => (unsafe { libc::pthread_self() } as u64) << 1 | 1,
+    }
+}
+
+/// Whether the caller is the goroutine that stopped the world (it keeps
+/// running through `gcwaiting`).
+pub fn is_stopper(g: &sched::g::G) -> bool {
+    OWNER.load(Ordering::Relaxed) == g as *const _ as u64
+}
+
+pub fn stop() -> i32 {
+    WORLD.lock();
+    let _rt = sched::enter();
+    let began = clock::now();
+    let own_p = sched::current_g().and_then(|_| m::current().unwrap().p());
+    OWNER.store(caller_id(), Ordering::Relaxed);
+    {
+        let mut lk = lock();
+        SCHED.gcwaiting.store(true, Ordering::SeqCst);
+        lk.st().stopwait = nprocs() - own_p.is_some() as u32;
+        while let Some(p) = sched::pidleget(&mut lk) {
+            sched::stop_p(&mut lk, p);
+        }
+    }
+    OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    loop {
+        if lock().st().stopwait == 0 {
+            break;
+        }
+        for id in 0..nprocs() {
+            let p = allp(id);
+            if own_p.is_some_and(|o| ptr::eq(o, p)) || p.status.load(Ordering::Relaxed) != P_RUNNING {
+                continue;
+            }
+            // SAFETY: Ms are never freed.
+            let Some(m) = (unsafe { p.m.load(Ordering::Relaxed).as_ref() }) else { continue };
+            let user = user_state(p);
+            if m.ustate.load(Ordering::Relaxed) != user {
+                continue; // in the runtime: it stops at its next scheduling point
+            }
+            if !m.thread_running() {
+                // Blocked in the kernel: take its P without a signal.
+                if m.ustate.compare_exchange(user, U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                    p.m.store(ptr::null_mut(), Ordering::Relaxed);
+                    sched::stop_p(&mut lock(), p);
+                }
+                continue;
+            }
+            crate::preempt::request(m);
+        }
+        SCHED.stw_note.sleep_until(Some(clock::deadline_after(RECHECK_NS)));
+    }
+    let took = (clock::now() - began) as u64;
+    Stats::bump(&SCHED.stats.stw_count);
+    SCHED.stats.stw_last_ns.store(took, Ordering::Relaxed);
+    SCHED.stats.stw_max_ns.fetch_max(took, Ordering::Relaxed);
+    0
+}
+
+pub fn start() -> i32 {
+    if !SCHED.gcwaiting.load(Ordering::Relaxed) || OWNER.load(Ordering::Relaxed) != caller_id() {
+        return libc::EPERM;
+    }
+    let _rt = sched::enter();
+    restart_ps();
+    OWNER.store(0, Ordering::Relaxed);
+    WORLD.unlock();
+    0
+}
+
+/// Ends the stop: every stopped P goes back to work or to the idle list.
+fn restart_ps() {
+    let own_p = OWNER_P.swap(ptr::null_mut(), Ordering::Relaxed);
+    let mut with_work = Vec::new();
+    {
+        let mut lk = lock();
+        SCHED.gcwaiting.store(false, Ordering::SeqCst);
+        for id in 0..nprocs() {
+            let p = allp(id);
+            if ptr::eq(p, own_p) || p.status.load(Ordering::Relaxed) != P_STOPPED {
+                continue;
+            }
+            let st = lk.st();
+            if !p.runq.is_empty() || st.runq.len > with_work.len() as u32 || st.wakeq.len > 0 {
+                with_work.push(p);
+            } else {
+                pidleput(&mut lk, p);
+            }
+        }
+    }
+    for p in with_work {
+        startm(Some(p), false);
+    }
+    sched::wakep();
+}
+
+/// `gort_maxprocs`: returns the previous count; with `n > 0` also changes
+/// it, inside a stopped world.
+pub fn maxprocs(n: i32) -> i32 {
+    let old = nprocs() as i32;
+    if n <= 0 || n == old {
+        return old;
+    }
+    stop();
+    let keep = sched::resize(n as u32, p_ref(OWNER_P.load(Ordering::Relaxed)));
+    OWNER_P.store(keep.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    start();
+    old
+}
+
+fn p_ref(p: *mut P) -> Option<&'static P> {
+    // SAFETY: Ps are never freed.
+    unsafe { p.as_ref() }
+}
