@@ -20,6 +20,41 @@
 #define GORT_WAITGROUP_INIT {0}
 
 /*
+ `gort_case.op` values.
+ */
+typedef enum gort_op {
+  GORT_SEND = 1,
+  GORT_RECV = 2,
+} gort_op;
+
+/*
+ A channel (opaque, reference counted).
+ */
+typedef struct gort_chan gort_chan;
+
+/*
+ One case of `gort_select`.
+ */
+typedef struct gort_case {
+  /*
+   NULL: this case is never ready (Go's nil channel).
+   */
+  struct gort_chan *chan;
+  /*
+   GORT_SEND or GORT_RECV.
+   */
+  int op;
+  /*
+   Value to send, or buffer to receive into (may be NULL for RECV).
+   */
+  void *elem;
+  /*
+   Set for the chosen case: 0, or EPIPE (channel closed).
+   */
+  int result;
+} gort_case;
+
+/*
  A goroutine's entry point.
  */
 typedef void (*gort_func)(void *arg);
@@ -104,6 +139,90 @@ typedef struct gort_waitgroup {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Makes a channel of `cap` elements of `elem_size` bytes (`cap` 0:
+ unbuffered; `elem_size` 0 is allowed). Returns NULL and sets errno on
+ failure: EINVAL (element over 64 KiB), ENOMEM.
+ */
+struct gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+
+/*
+ Takes another reference. NULL is ignored.
+ */
+void gort_chan_retain(struct gort_chan *c);
+
+/*
+ Drops a reference; the channel is freed with the last one. Blocked
+ operations hold their own. NULL is ignored.
+ */
+void gort_chan_release(struct gort_chan *c);
+
+/*
+ Sends `*elem`, waiting for a receiver or buffer space. EPIPE if closed,
+ EINVAL for a NULL channel (or NULL elem with a non-zero element size).
+ */
+int gort_chan_send(struct gort_chan *c, const void *elem);
+
+/*
+ Receives into `*out` (`out` may be NULL). EPIPE once closed and drained
+ (`out` zero-filled), EINVAL for a NULL channel.
+ */
+int gort_chan_recv(struct gort_chan *c, void *out);
+
+/*
+ Sends without blocking: EAGAIN if it would block.
+ */
+int gort_chan_try_send(struct gort_chan *c, const void *elem);
+
+/*
+ Receives without blocking: EAGAIN if it would block.
+ */
+int gort_chan_try_recv(struct gort_chan *c, void *out);
+
+/*
+ Sends, giving up with ETIMEDOUT once at least `timeout_ns` passed
+ (< 0 waits forever, 0 never blocks: EAGAIN). A send that times out sent
+ nothing.
+ */
+int gort_chan_send_timeout(struct gort_chan *c, const void *elem, int64_t timeout_ns);
+
+/*
+ Receives, giving up with ETIMEDOUT once at least `timeout_ns` passed
+ (< 0 waits forever, 0 never blocks: EAGAIN). A receive that times out
+ took nothing.
+ */
+int gort_chan_recv_timeout(struct gort_chan *c, void *out, int64_t timeout_ns);
+
+/*
+ Closes the channel: wakes every blocked sender (EPIPE) and receiver
+ (EPIPE, zero-filled). EPIPE if already closed; EINVAL for NULL.
+ */
+int gort_chan_close(struct gort_chan *c);
+
+/*
+ Buffered elements now (0 for NULL).
+ */
+size_t gort_chan_len(const struct gort_chan *c);
+
+/*
+ Buffer capacity (0 for NULL).
+ */
+size_t gort_chan_cap(const struct gort_chan *c);
+
+/*
+ Waits until one of `cases` can proceed and performs it. Returns its
+ index (its `result` set to 0 or EPIPE), `-EAGAIN` (timeout 0 and
+ nothing ready: Go's `default`), `-ETIMEDOUT`, or `-EINVAL` (cases NULL
+ with n > 0, an unknown op, a NULL elem for a send of a non-empty type).
+ Among ready cases one is chosen uniformly at random. NULL-channel cases
+ never fire; `n == 0` with a negative timeout blocks forever, as Go's
+ `select {}`.
+
+ # Safety
+ `cases` points to `n` valid cases whose channels are NULL or live.
+ */
+int gort_select(struct gort_case *cases, size_t n, int64_t timeout_ns);
 
 /*
  Spawns a goroutine running `fn(arg)`. Returns 0, EINVAL (fn is NULL) or

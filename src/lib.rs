@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 
 mod arch;
+mod chan;
 mod clock;
 mod config;
 pub mod ffi;

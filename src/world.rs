@@ -45,12 +45,18 @@ pub fn is_stopper(g: &sched::g::G) -> bool {
     OWNER.load(Ordering::Relaxed) == g as *const _ as u64
 }
 
+/// Whether `p` is the P the world's stopper keeps.
+pub fn is_stopper_p(p: &P) -> bool {
+    ptr::eq(OWNER_P.load(Ordering::Relaxed), p)
+}
+
 pub fn stop() -> i32 {
     WORLD.lock();
     let _rt = sched::enter();
     let began = clock::now();
     let own_p = sched::current_g().and_then(|_| m::current().unwrap().p());
     OWNER.store(caller_id(), Ordering::Relaxed);
+    OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
     {
         let mut lk = lock();
         SCHED.gcwaiting.store(true, Ordering::SeqCst);
@@ -59,7 +65,6 @@ pub fn stop() -> i32 {
             sched::stop_p(&mut lk, p);
         }
     }
-    OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
     loop {
         if lock().st().stopwait == 0 {
             break;
@@ -107,14 +112,15 @@ pub fn start() -> i32 {
 
 /// Ends the stop: every stopped P goes back to work or to the idle list.
 fn restart_ps() {
-    let own_p = OWNER_P.swap(ptr::null_mut(), Ordering::Relaxed);
+    OWNER_P.store(ptr::null_mut(), Ordering::Relaxed);
     let mut with_work = Vec::new();
     {
         let mut lk = lock();
         SCHED.gcwaiting.store(false, Ordering::SeqCst);
         for id in 0..nprocs() {
             let p = allp(id);
-            if ptr::eq(p, own_p) || p.status.load(Ordering::Relaxed) != P_STOPPED {
+            // The stopper's own P is still RUNNING unless it left it.
+            if p.status.load(Ordering::Relaxed) != P_STOPPED {
                 continue;
             }
             let st = lk.st();

@@ -5,6 +5,7 @@
 //! `include/gort.h` is generated from this module by cbindgen (see
 //! `tests/header.rs`); the doc comments here become the header's comments.
 
+pub mod chan;
 pub mod goroutine;
 pub mod introspect;
 pub mod sync;
@@ -18,8 +19,8 @@ use core::panic::AssertUnwindSafe;
 /// unwinding into C.
 #[inline]
 pub(crate) fn call<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
-    crate::sched::ensure_started();
     let saved = errno();
+    crate::sched::ensure_started();
     let r = std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic);
     set_errno(saved);
     r

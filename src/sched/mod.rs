@@ -579,9 +579,14 @@ pub fn handoffp(p: &'static P) {
     }
 }
 
-/// Hands `p` to the stop-the-world in progress.
+/// Hands `p` to the stop-the-world in progress (`gcwaiting`, checked
+/// under the same lock by the caller). The stopper's own P is not waited
+/// for, so it does not count.
 pub fn stop_p(lk: &mut SchedGuard, p: &'static P) {
     p.status.store(P_STOPPED, Ordering::Relaxed);
+    if crate::world::is_stopper_p(p) {
+        return;
+    }
     let st = lk.st();
     st.stopwait -= 1;
     if st.stopwait == 0 {
@@ -897,10 +902,24 @@ fn find_runnable(m: &'static M) -> *mut G {
             sysmon::wake();
         }
 
-        // The last spinner must look again after it stops spinning: work
-        // queued meanwhile by someone who saw it spinning would be stranded.
+        // A spinner must look again after it stops spinning: work queued
+        // meanwhile by someone who saw it spinning (and so woke nobody)
+        // would be stranded (Go's "delicate dance", go.dev/issue/43997).
         if m.spinning.swap(false, Ordering::Relaxed) {
             SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            let mut lk = lock();
+            if (lk.st().runq.len > 0 || lk.st().wakeq.len > 0)
+                && !SCHED.gcwaiting.load(Ordering::Relaxed)
+                && let Some(p) = pidleget(&mut lk)
+            {
+                let g = wakeq_get(&mut lk).or_else(|| globrunq_get(&mut lk, p, true)).unwrap();
+                drop(lk);
+                acquirep(m, p);
+                m.spinning.store(true, Ordering::Relaxed);
+                SCHED.nmspinning.fetch_add(1, Ordering::SeqCst);
+                return g;
+            }
+            drop(lk);
             for id in 0..nprocs() {
                 if !allp(id).runq.is_empty() {
                     let got = pidleget(&mut lock());
@@ -966,16 +985,21 @@ fn run_timers(p: &P) {
 /// A stop-the-world is in progress: hand over our P and park until the
 /// world starts again and gives us one.
 fn stop_for_world(m: &'static M) {
+    let mut lk = lock();
+    if !SCHED.gcwaiting.load(Ordering::Relaxed) {
+        return; // the world started again meanwhile
+    }
     if m.spinning.swap(false, Ordering::Relaxed) {
         SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
     }
     let p = releasep(m);
-    stop_p(&mut lock(), p);
+    stop_p(&mut lk, p);
+    drop(lk);
     stopm(m);
 }
 
-/// A cheap per-thread xorshift for steal order; quality does not matter.
-fn fastrand() -> u32 {
+/// A cheap per-thread xorshift (steal order, select's poll order).
+pub fn fastrand() -> u32 {
     thread_local! {
         static STATE: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
     }
@@ -1203,8 +1227,9 @@ pub fn total_spawned() -> u64 {
 
 /// Where a preempted M's P goes.
 enum HandTo {
-    /// The M held no P (it was running user code after losing it).
-    Nobody,
+    /// The M held no P (it was running user code after losing it). An idle
+    /// P, if any, goes to a spare M so the queued goroutine is seen.
+    Nobody(Option<(&'static M, &'static P)>),
     /// A stop-the-world is collecting Ps.
     Stopper(&'static P),
     /// The M of the bound goroutine at the head of the global queue, which
@@ -1220,11 +1245,24 @@ enum HandTo {
 /// returns true with that P held. Returns false, changing nothing, when
 /// there is nobody to hand `p` to (no spare M: the thread cap, or sysmon has
 /// not made one yet) or nothing else to run.
+///
+/// Async-signal-safe: takes only the scheduler lock (never held by this
+/// thread, which was in user code) and never creates threads.
 pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
     let g = m.curg.load(Ordering::Relaxed);
     let mut lk = lock();
     let to = match p {
-        None => HandTo::Nobody,
+        None => {
+            let idle = if SCHED.gcwaiting.load(Ordering::Relaxed) { None } else { pidleget(&mut lk) };
+            match idle.map(|p| (midleget(&mut lk), p)) {
+                Some((Some(spare), p)) => HandTo::Nobody(Some((spare, p))),
+                Some((None, p)) => {
+                    pidleput(&mut lk, p);
+                    HandTo::Nobody(None)
+                }
+                None => HandTo::Nobody(None),
+            }
+        }
         Some(p) if SCHED.gcwaiting.load(Ordering::Relaxed) => HandTo::Stopper(p),
         Some(p) => {
             let st = lk.st();
@@ -1254,18 +1292,19 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
     if p.is_some() {
         releasep(m);
     }
-    match to {
-        HandTo::Stopper(p) => stop_p(&mut lk, p),
-        HandTo::Nobody | HandTo::BoundM(..) | HandTo::Spare(..) => {}
+    if let HandTo::Stopper(p) = to {
+        stop_p(&mut lk, p);
     }
     drop(lk);
     match to {
-        HandTo::BoundM(bm, p) => hand_p(bm, p),
-        HandTo::Spare(spare, p) => {
+        HandTo::BoundM(next, p) => hand_p(next, p),
+        HandTo::Spare(spare, p) | HandTo::Nobody(Some((spare, p))) => {
             spare.spinning.store(false, Ordering::Relaxed);
             hand_p(spare, p);
         }
-        HandTo::Nobody | HandTo::Stopper(_) => {}
+        // An idle P but no spare M: sysmon will start one (it may create threads).
+        HandTo::Nobody(None) if SCHED.npidle.load(Ordering::Relaxed) > 0 => sysmon::wake(),
+        HandTo::Nobody(None) | HandTo::Stopper(_) => {}
     }
     park_m(m);
     resume_bound(m, g);

@@ -110,12 +110,15 @@ pub fn sleep(ns: i64) {
     }
     unsafe fn arm(arg: *mut ()) {
         // SAFETY: arg is the parked goroutine's Sleeper; we run on its M.
+        // Once the timer is in the heap it may fire and the sleeper return:
+        // nothing of it is touched after `add`.
         unsafe {
             let s = arg as *mut Sleeper;
+            let deadline = (*s).deadline;
             let p = m::current().unwrap().p().unwrap();
-            p.timers.add(&mut (*s).timer, (*s).deadline);
+            p.timers.add(&mut (*s).timer, deadline);
+            super::sysmon::timer_added(deadline);
         }
-        super::sysmon::timer_added((unsafe { &*(arg as *mut Sleeper) }).deadline);
     }
 
     let g = super::current_g().unwrap() as *const G as *mut G;

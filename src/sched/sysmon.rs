@@ -94,6 +94,13 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         let now = clock::now();
         let mut acted = fire_timers(now);
         acted |= watch(now);
+        if SCHED.npidle.load(Ordering::Relaxed) > 0
+            && SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+        {
+            // Work queued where no running M will look soon (for instance
+            // by a preemption handler, which cannot start threads).
+            super::wakep();
+        }
         keep_spares();
         if now - last_scavenge >= SCAVENGE_EVERY {
             last_scavenge = now;
@@ -164,7 +171,11 @@ fn watch(now: i64) -> bool {
         if ran >= cfg.preempt_ns {
             g.preempt.store(true, Ordering::Relaxed);
         }
-        if ran >= RETAKE_AFTER && (others_waiting(p) || p.timers.next_when() <= now) {
+        // (A stop-the-world takes blocked Ps itself.)
+        if ran >= RETAKE_AFTER
+            && (others_waiting(p) || p.timers.next_when() <= now)
+            && !SCHED.gcwaiting.load(Ordering::Relaxed)
+        {
             let cpu = clock::cpu_time(m.cpu_clock.load(Ordering::Relaxed));
             w.cpu_still = if cpu >= 0 && cpu == w.cpu { w.cpu_still + 1 } else { 0 };
             w.cpu = cpu;

@@ -1,0 +1,382 @@
+//! Channels, after Go's `chan.go`: a lock per channel, a ring buffer, and
+//! queues of waiting senders and receivers (see `wait`). A sender that finds
+//! a waiting receiver copies straight into the receiver's buffer and readies
+//! it (into the current P's `next` slot, so ping-pong stays on one P), and
+//! symmetrically; a receive from a full buffer takes the head and moves the
+//! first waiting sender's value into the freed slot. Close wakes everyone.
+//!
+//! Goroutines and plain threads use the same queues: their `Parker` decides
+//! whether waiting parks a goroutine or blocks a thread on a futex.
+//!
+//! Reference counting: `make` returns one reference; each blocked operation
+//! holds its own while it waits, so releasing the last user reference while
+//! goroutines are blocked is safe (they stay blocked until a close through
+//! another reference, or forever, as in Go).
+
+pub mod select;
+mod wait;
+
+use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::alloc::Layout;
+
+use self::wait::{Sudog, TIMED_OUT, Wait, WaitQ};
+use crate::sched::cell::OwnedCell;
+use crate::sched::g::WaitReason;
+use crate::sched::{self, m, sysmon};
+use crate::sync::lock::RtLock;
+use crate::clock;
+
+const MAGIC: u32 = 0x6368_616e; // "chan"
+const DEAD: u32 = 0xdead_c4a2;
+/// Go's limit too: larger elements belong behind a pointer.
+const MAX_ELEM_SIZE: usize = 1 << 16;
+const BUF_ALIGN: usize = 16;
+
+pub struct Chan {
+    magic: AtomicU32,
+    refs: AtomicUsize,
+    lock: RtLock,
+    elem_size: usize,
+    cap: usize,
+    /// Buffered elements; written under the lock, read racily by `len`.
+    count: AtomicUsize,
+    /// Owner: `lock`.
+    st: OwnedCell<State>,
+}
+
+struct State {
+    closed: bool,
+    buf: *mut u8,
+    sendx: usize,
+    recvx: usize,
+    sendq: WaitQ,
+    recvq: WaitQ,
+}
+
+// SAFETY: shared fields are atomics or guarded by `lock`.
+unsafe impl Sync for Chan {}
+unsafe impl Send for Chan {}
+
+/// How long an operation may block.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Block {
+    Never,
+    Forever,
+    Until(i64),
+}
+
+impl Block {
+    /// From the C API's relative timeout: < 0 forever, 0 never.
+    pub fn from_timeout(ns: i64) -> Block {
+        match ns {
+            ..0 => Block::Forever,
+            0 => Block::Never,
+            _ => Block::Until(clock::deadline_after(ns)),
+        }
+    }
+
+    fn deadline(self) -> Option<i64> {
+        match self {
+            Block::Until(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl Chan {
+    /// Allocates a channel. Errors: EINVAL (element over 64 KiB), ENOMEM.
+    pub fn make(elem_size: usize, cap: usize) -> Result<*mut Chan, i32> {
+        if elem_size > MAX_ELEM_SIZE {
+            return Err(libc::EINVAL);
+        }
+        let bytes = elem_size.checked_mul(cap).ok_or(libc::ENOMEM)?;
+        let buf = if bytes == 0 {
+            ptr::null_mut()
+        } else {
+            let layout = Layout::from_size_align(bytes, BUF_ALIGN).map_err(|_| libc::ENOMEM)?;
+            // SAFETY: non-zero size.
+            let buf = unsafe { std::alloc::alloc(layout) };
+            if buf.is_null() {
+                return Err(libc::ENOMEM);
+            }
+            buf
+        };
+        let c = Box::new(Chan {
+            magic: AtomicU32::new(MAGIC),
+            refs: AtomicUsize::new(1),
+            lock: RtLock::new(),
+            elem_size,
+            cap,
+            count: AtomicUsize::new(0),
+            st: OwnedCell::new(State {
+                closed: false,
+                buf,
+                sendx: 0,
+                recvx: 0,
+                sendq: WaitQ::new(),
+                recvq: WaitQ::new(),
+            }),
+        });
+        Ok(Box::into_raw(c))
+    }
+
+    /// Checks a pointer from C: non-null and (as far as can be told) a live
+    /// channel.
+    ///
+    /// # Safety
+    /// `c` is null or was returned by `make`.
+    pub unsafe fn from_ptr<'a>(c: *const Chan) -> Option<&'a Chan> {
+        // SAFETY: per the caller.
+        let c = unsafe { c.as_ref()? };
+        (c.magic.load(Ordering::Relaxed) == MAGIC).then_some(c)
+    }
+
+    pub fn elem_size(&self) -> usize {
+        self.elem_size
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub fn len(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn retain(&self) {
+        self.refs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Drops a reference; frees the channel with the last one.
+    ///
+    /// # Safety
+    /// The caller owns the reference it drops.
+    pub unsafe fn release(&self) {
+        // AcqRel: the freeing thread sees every other holder's writes.
+        if self.refs.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        self.magic.store(DEAD, Ordering::Relaxed);
+        // SAFETY: last reference: nobody else can reach the channel.
+        unsafe {
+            let st = self.st.get_mut();
+            if !st.buf.is_null() {
+                std::alloc::dealloc(st.buf, Layout::from_size_align_unchecked(self.elem_size * self.cap, BUF_ALIGN));
+            }
+            drop(Box::from_raw(self as *const Chan as *mut Chan));
+        }
+    }
+
+    fn lock(&self) -> &mut State {
+        self.lock.lock();
+        // SAFETY: lock held.
+        unsafe { self.st.get_mut() }
+    }
+
+    fn unlock(&self) {
+        // SAFETY: callers pair this with `lock`.
+        unsafe { self.lock.unlock() }
+    }
+
+    /// Copies one element; a null pointer on either side skips the copy.
+    fn copy(&self, from: *const u8, to: *mut u8) {
+        if self.elem_size > 0 && !from.is_null() && !to.is_null() {
+            // SAFETY: both point to elem_size bytes (C API contract / our buffer).
+            unsafe { ptr::copy_nonoverlapping(from, to, self.elem_size) };
+        }
+    }
+
+    fn zero(&self, to: *mut u8) {
+        if self.elem_size > 0 && !to.is_null() {
+            // SAFETY: `to` points to elem_size writable bytes.
+            unsafe { ptr::write_bytes(to, 0, self.elem_size) };
+        }
+    }
+
+    fn slot(&self, st: &State, i: usize) -> *mut u8 {
+        // SAFETY: i < cap, so the slot is inside the buffer (or the buffer is null for size 0).
+        if st.buf.is_null() { ptr::null_mut() } else { unsafe { st.buf.add(i * self.elem_size) } }
+    }
+
+    /// The non-blocking part of a send, lock held. Returns None when the
+    /// send must wait; otherwise the result and a waiter to wake once the
+    /// lock is released.
+    fn try_send_locked(&self, st: &mut State, elem: *const u8) -> Option<(i32, Option<*mut Sudog>)> {
+        if st.closed {
+            return Some((libc::EPIPE, None));
+        }
+        // SAFETY: lock held.
+        if let Some(r) = unsafe { st.recvq.dequeue_claimed() } {
+            // SAFETY: a claimed receiver stays blocked until we complete it.
+            self.copy(elem, unsafe { (*r).elem });
+            return Some((0, Some(r)));
+        }
+        if self.count.load(Ordering::Relaxed) < self.cap {
+            self.copy(elem, self.slot(st, st.sendx));
+            st.sendx = (st.sendx + 1) % self.cap;
+            self.count.fetch_add(1, Ordering::Relaxed);
+            return Some((0, None));
+        }
+        None
+    }
+
+    /// The non-blocking part of a receive, lock held (see `try_send_locked`).
+    fn try_recv_locked(&self, st: &mut State, out: *mut u8) -> Option<(i32, Option<*mut Sudog>)> {
+        // SAFETY: lock held.
+        if let Some(s) = unsafe { st.sendq.dequeue_claimed() } {
+            // SAFETY: a claimed sender stays blocked until we complete it.
+            let src = unsafe { (*s).elem };
+            if self.cap == 0 {
+                self.copy(src, out);
+            } else {
+                // Full buffer: take the head, put the sender's value at the tail.
+                let head = self.slot(st, st.recvx);
+                self.copy(head, out);
+                self.copy(src, head);
+                st.recvx = (st.recvx + 1) % self.cap;
+                st.sendx = st.recvx;
+            }
+            return Some((0, Some(s)));
+        }
+        if self.count.load(Ordering::Relaxed) > 0 {
+            self.copy(self.slot(st, st.recvx), out);
+            st.recvx = (st.recvx + 1) % self.cap;
+            self.count.fetch_sub(1, Ordering::Relaxed);
+            return Some((0, None));
+        }
+        if st.closed {
+            self.zero(out);
+            return Some((libc::EPIPE, None));
+        }
+        None
+    }
+
+    pub fn send(&self, elem: *const u8, block: Block) -> i32 {
+        self.op(elem as *mut u8, block, true)
+    }
+
+    pub fn recv(&self, out: *mut u8, block: Block) -> i32 {
+        self.op(out, block, false)
+    }
+
+    fn op(&self, elem: *mut u8, block: Block, send: bool) -> i32 {
+        let _rt = sched::enter();
+        let st = self.lock();
+        let done = if send { self.try_send_locked(st, elem) } else { self.try_recv_locked(st, elem) };
+        if let Some((r, waiter)) = done {
+            self.unlock();
+            if let Some(w) = waiter {
+                // SAFETY: claimed in try_*_locked.
+                unsafe { (*w).wait().complete((*w).case, false) };
+            }
+            return r;
+        }
+        if block == Block::Never {
+            self.unlock();
+            return libc::EAGAIN;
+        }
+        self.retain();
+        let wait = Wait::new();
+        let mut sd = Sudog::new(&wait, elem, 0);
+        // SAFETY: lock held; `sd` lives until we return, after the wait.
+        unsafe {
+            if send { st.sendq.enqueue(&mut sd) } else { st.recvq.enqueue(&mut sd) }
+        }
+        let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanRecv };
+        block_on(&wait, &[Some(self)], block.deadline(), reason);
+        let r = if wait.fired.get() == TIMED_OUT {
+            let st = self.lock();
+            // SAFETY: lock held; sd is ours.
+            unsafe {
+                if send { st.sendq.remove(&mut sd) } else { st.recvq.remove(&mut sd) }
+            }
+            self.unlock();
+            libc::ETIMEDOUT
+        } else if wait.closed.get() {
+            libc::EPIPE
+        } else {
+            0
+        };
+        // SAFETY: the reference taken above.
+        unsafe { self.release() };
+        r
+    }
+
+    /// Closes the channel: every blocked receiver gets EPIPE and a zeroed
+    /// element, every blocked sender EPIPE. EPIPE if already closed.
+    pub fn close(&self) -> i32 {
+        let _rt = sched::enter();
+        let st = self.lock();
+        if st.closed {
+            self.unlock();
+            return libc::EPIPE;
+        }
+        st.closed = true;
+        let mut woken = Vec::new();
+        // SAFETY: lock held; claimed waiters stay blocked until completed.
+        unsafe {
+            while let Some(r) = st.recvq.dequeue_claimed() {
+                self.zero((*r).elem);
+                woken.push(r);
+            }
+            while let Some(s) = st.sendq.dequeue_claimed() {
+                woken.push(s);
+            }
+        }
+        self.unlock();
+        for w in woken {
+            // SAFETY: claimed above.
+            unsafe { (*w).wait().complete((*w).case, true) };
+        }
+        0
+    }
+}
+
+/// Parks the caller on `wait`, whose sudogs are queued on `chans` (all
+/// locked on entry; released once the waiter can be woken). Returns when
+/// the wait was claimed: by a waker, a closer, or the deadline
+/// (`wait.fired == TIMED_OUT`; the caller then unlinks its sudogs).
+fn block_on(wait: &Wait, chans: &[Option<&Chan>], deadline: Option<i64>, reason: WaitReason) {
+    struct Ctx<'a> {
+        wait: &'a Wait,
+        chans: &'a [Option<&'a Chan>],
+        deadline: Option<i64>,
+    }
+    unsafe fn after_park(arg: *mut ()) {
+        // SAFETY: the waiter's Ctx, alive while it is parked.
+        let ctx = unsafe { &*(arg as *const Ctx) };
+        if let Some(d) = ctx.deadline
+            && ctx.wait.parker.is_goroutine()
+        {
+            // The goroutine is switched out: arm its timeout on this P.
+            let p = m::current().unwrap().p().unwrap();
+            // SAFETY: the timer lives in the parked goroutine's Wait, which
+            // stops it before returning.
+            unsafe { p.timers.add(&ctx.wait.timer as *const _ as *mut _, d) };
+            sysmon::timer_added(d);
+        }
+        for c in ctx.chans.iter().flatten() {
+            c.unlock();
+        }
+        // Release: our last touch of the waiter's memory.
+        ctx.wait.tail_done.store(true, Ordering::Release);
+    }
+    let ctx = Ctx { wait, chans, deadline };
+    // SAFETY: ctx and wait outlive the park (see `tail_done`).
+    let woken = unsafe { wait.parker.park(reason, after_park, &ctx as *const Ctx as *mut (), deadline) };
+    while !wait.tail_done.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    if wait.parker.is_goroutine() {
+        if deadline.is_some() {
+            wait.timer.stop();
+        }
+    } else if !woken {
+        // A thread's futex timed out: either we claim the timeout, or a
+        // waker already claimed us and is about to unpark.
+        if !wait.claim() {
+            wait.parker.wait_unparked();
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! `gort_select`, after Go's `selectgo`: lock every channel involved in
+//! address order (each once, however many cases name it), poll the cases in
+//! a random order and take the first ready one; otherwise queue a sudog on
+//! every case's channel, all sharing one `Wait`, and park. The first party
+//! to claim the wait (a sender, receiver, closer or the timeout) decides the
+//! case; after waking, the select unlinks its other sudogs.
+
+use core::mem::MaybeUninit;
+
+use super::wait::{Sudog, TIMED_OUT, Wait};
+use super::{Block, Chan, block_on};
+use crate::sched::{self, g::WaitReason};
+
+/// One select case, validated by the C API layer.
+#[derive(Clone, Copy)]
+pub struct Case<'a> {
+    /// None: never ready (Go's nil channel).
+    pub chan: Option<&'a Chan>,
+    pub send: bool,
+    pub elem: *mut u8,
+}
+
+impl Case<'_> {
+    pub const NEVER: Case<'static> = Case { chan: None, send: false, elem: core::ptr::null_mut() };
+}
+
+/// Selects among `cases`. Returns `Ok((index, result))` for the case that
+/// completed (`result` 0 or EPIPE), or `Err(EAGAIN)` (nothing ready and no
+/// blocking allowed) / `Err(ETIMEDOUT)`.
+pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
+    let _rt = sched::enter();
+    let n = cases.len();
+    // Poll order: a random permutation (Fisher-Yates), so that when several
+    // cases are ready each is chosen with equal probability.
+    let mut order = Scratch::new(n, 0usize);
+    let order = order.as_mut();
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
+    for i in (1..n).rev() {
+        order.swap(i, sched::fastrand() as usize % (i + 1));
+    }
+    // Lock order: the distinct channels, by address.
+    let mut locks = Scratch::new(n, None::<&Chan>);
+    let locks = locks.as_mut();
+    let mut nlocks = 0;
+    for c in cases.iter().filter_map(|c| c.chan) {
+        locks[nlocks] = Some(c);
+        nlocks += 1;
+    }
+    locks[..nlocks].sort_unstable_by_key(|c| c.map_or(0, |c| c as *const Chan as usize));
+    let mut k = 0;
+    for i in 0..nlocks {
+        if k == 0 || !core::ptr::eq(locks[i].unwrap(), locks[k - 1].unwrap()) {
+            locks[k] = locks[i];
+            k += 1;
+        }
+    }
+    let locks = &locks[..k];
+    lock_all(locks);
+
+    // Pass 1: anything ready now?
+    for &i in order.iter() {
+        let case = &cases[i];
+        let Some(c) = case.chan else { continue };
+        // SAFETY: c is locked.
+        let st = unsafe { c.st.get_mut() };
+        let done = if case.send { c.try_send_locked(st, case.elem) } else { c.try_recv_locked(st, case.elem) };
+        if let Some((r, waiter)) = done {
+            unlock_all(locks);
+            if let Some(w) = waiter {
+                // SAFETY: claimed in try_*_locked.
+                unsafe { (*w).wait().complete((*w).case, false) };
+            }
+            return Ok((i, r));
+        }
+    }
+    if block == Block::Never {
+        unlock_all(locks);
+        return Err(libc::EAGAIN);
+    }
+
+    // Pass 2: wait on every case.
+    let wait = Wait::new();
+    let mut sudogs = SudogBuf::new(n);
+    let sudogs = sudogs.as_mut();
+    for c in locks.iter().flatten() {
+        c.retain();
+    }
+    for (i, case) in cases.iter().enumerate() {
+        let Some(c) = case.chan else { continue };
+        let sd = sudogs[i].write(Sudog::new(&wait, case.elem, i));
+        // SAFETY: c is locked; the sudog lives in this frame until unlinked below.
+        unsafe {
+            let st = c.st.get_mut();
+            if case.send { st.sendq.enqueue(sd) } else { st.recvq.enqueue(sd) }
+        }
+    }
+    block_on(&wait, locks, block.deadline(), WaitReason::Select);
+
+    // Unlink whatever is still queued (the winner was unlinked by its waker).
+    lock_all(locks);
+    for (i, case) in cases.iter().enumerate() {
+        let Some(c) = case.chan else { continue };
+        // SAFETY: c is locked; sudogs[i] was initialised in pass 2.
+        unsafe {
+            let st = c.st.get_mut();
+            let sd = sudogs[i].as_mut_ptr();
+            if case.send { st.sendq.remove(sd) } else { st.recvq.remove(sd) }
+        }
+    }
+    unlock_all(locks);
+    for c in locks.iter().flatten() {
+        // SAFETY: the references taken in pass 2.
+        unsafe { c.release() };
+    }
+    match wait.fired.get() {
+        TIMED_OUT => Err(libc::ETIMEDOUT),
+        i => Ok((i, if wait.closed.get() { libc::EPIPE } else { 0 })),
+    }
+}
+
+fn lock_all(locks: &[Option<&Chan>]) {
+    for c in locks.iter().flatten() {
+        c.lock();
+    }
+}
+
+fn unlock_all(locks: &[Option<&Chan>]) {
+    for c in locks.iter().flatten() {
+        c.unlock();
+    }
+}
+
+/// Up to this many cases, select's scratch space lives on the stack.
+const INLINE_CASES: usize = 16;
+
+/// A scratch array of `n` copies of a value.
+enum Scratch<T: Copy> {
+    Inline([T; INLINE_CASES], usize),
+    Heap(Vec<T>),
+}
+
+impl<T: Copy> Scratch<T> {
+    fn new(n: usize, fill: T) -> Scratch<T> {
+        if n <= INLINE_CASES { Scratch::Inline([fill; INLINE_CASES], n) } else { Scratch::Heap(vec![fill; n]) }
+    }
+
+    fn as_mut(&mut self) -> &mut [T] {
+        match self {
+            Scratch::Inline(a, n) => &mut a[..*n],
+            Scratch::Heap(v) => v,
+        }
+    }
+}
+
+/// Room for `n` sudogs, written as cases are queued.
+enum SudogBuf {
+    Inline([MaybeUninit<Sudog>; INLINE_CASES], usize),
+    Heap(Vec<MaybeUninit<Sudog>>),
+}
+
+impl SudogBuf {
+    fn new(n: usize) -> SudogBuf {
+        if n <= INLINE_CASES {
+            SudogBuf::Inline([const { MaybeUninit::uninit() }; INLINE_CASES], n)
+        } else {
+            SudogBuf::Heap((0..n).map(|_| MaybeUninit::uninit()).collect())
+        }
+    }
+
+    fn as_mut(&mut self) -> &mut [MaybeUninit<Sudog>] {
+        match self {
+            SudogBuf::Inline(a, n) => &mut a[..*n],
+            SudogBuf::Heap(v) => v,
+        }
+    }
+}

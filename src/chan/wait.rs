@@ -1,0 +1,189 @@
+//! Waiting parties on channels: a `Wait` is one blocked operation (a send,
+//! a receive or a whole select), shared by its `Sudog`s, one per channel
+//! case it waits on (Go's `sudog`).
+//!
+//! Claiming. A waiter can be completed by a sender, a receiver, a closer or
+//! its own timeout, possibly at once on different channels: whoever wants to
+//! complete it first wins `done` with one CAS, records the outcome, and
+//! unparks it. Losers treat the sudog as stale: a waker that dequeues a
+//! sudog it cannot claim drops it and looks at the next one. After waking,
+//! the waiter removes its remaining sudogs from their queues.
+//!
+//! Everything here lives on the waiter's stack; a sudog is linked into a
+//! queue only under its channel's lock, and its `Wait` outlives every queue
+//! it is in.
+
+use core::cell::Cell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use crate::sched::park::Parker;
+use crate::sched::timer::Timer;
+
+/// `Wait::fired` for a wait that ended by timing out.
+pub const TIMED_OUT: usize = usize::MAX;
+
+#[repr(C)]
+pub struct Wait {
+    /// First field: the timer's fire function finds its Wait from it.
+    pub timer: Timer,
+    pub parker: Parker,
+    done: AtomicU32,
+    /// Written by the claimer before unparking; read by the waiter after.
+    pub fired: Cell<usize>,
+    pub closed: Cell<bool>,
+    /// Set by the park's tail as its very last step. Arming the timeout and
+    /// unlocking the channels make the waiter wakeable while the tail still
+    /// reads its context, so the waiter does not leave before this is set.
+    pub tail_done: AtomicBool,
+}
+
+impl Wait {
+    pub fn new() -> Wait {
+        Wait {
+            timer: Timer::new(fire_timeout),
+            parker: Parker::current(),
+            done: AtomicU32::new(0),
+            fired: Cell::new(TIMED_OUT),
+            closed: Cell::new(false),
+            tail_done: AtomicBool::new(false),
+        }
+    }
+
+    /// Tries to become the party that completes this wait.
+    pub fn claim(&self) -> bool {
+        // AcqRel: the winner's outcome writes follow; the waiter's sudog
+        // setup precedes.
+        self.done.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
+    /// Completes a claimed wait: records the case and wakes the waiter.
+    ///
+    /// # Safety
+    /// The caller claimed this wait; it may be gone once this returns.
+    pub unsafe fn complete(&self, case: usize, closed: bool) {
+        self.fired.set(case);
+        self.closed.set(closed);
+        self.parker.unpark();
+    }
+}
+
+/// A goroutine's timeout fired: claim the wait and wake the waiter, which
+/// then unlinks its sudogs itself (no channel lock is taken here).
+unsafe fn fire_timeout(t: *mut Timer) {
+    // SAFETY: the timer is the first field of a live Wait (the waiter stops
+    // the timer before its Wait goes away).
+    let w = unsafe { &*(t as *const Wait) };
+    if w.claim() {
+        // SAFETY: claimed just now.
+        unsafe { w.complete(TIMED_OUT, false) };
+    }
+}
+
+pub struct Sudog {
+    pub wait: *const Wait,
+    /// Send: the value to send. Receive: where to put it (may be null).
+    pub elem: *mut u8,
+    /// Index of the select case (0 for a plain send or receive).
+    pub case: usize,
+    next: *mut Sudog,
+    prev: *mut Sudog,
+    /// Linked into a queue. Owner: that queue's channel lock.
+    queued: bool,
+}
+
+impl Sudog {
+    pub fn new(wait: &Wait, elem: *mut u8, case: usize) -> Sudog {
+        Sudog { wait, elem, case, next: ptr::null_mut(), prev: ptr::null_mut(), queued: false }
+    }
+
+    pub fn wait(&self) -> &Wait {
+        // SAFETY: a sudog never outlives its Wait.
+        unsafe { &*self.wait }
+    }
+}
+
+/// A FIFO of sudogs. All operations need the owning channel's lock.
+pub struct WaitQ {
+    first: *mut Sudog,
+    last: *mut Sudog,
+}
+
+impl WaitQ {
+    pub const fn new() -> WaitQ {
+        WaitQ { first: ptr::null_mut(), last: ptr::null_mut() }
+    }
+
+    /// # Safety
+    /// Channel lock held; `s` stays alive while queued.
+    pub unsafe fn enqueue(&mut self, s: *mut Sudog) {
+        // SAFETY: per the caller.
+        unsafe {
+            (*s).next = ptr::null_mut();
+            (*s).prev = self.last;
+            (*s).queued = true;
+            if self.last.is_null() {
+                self.first = s;
+            } else {
+                (*self.last).next = s;
+            }
+            self.last = s;
+        }
+    }
+
+    /// Takes the first sudog whose wait we manage to claim, dropping stale
+    /// ones (already claimed through another case or by a timeout).
+    ///
+    /// # Safety
+    /// Channel lock held.
+    pub unsafe fn dequeue_claimed(&mut self) -> Option<*mut Sudog> {
+        while !self.first.is_null() {
+            let s = self.first;
+            // SAFETY: queued sudogs are alive (their waiter is blocked).
+            unsafe {
+                self.unlink(s);
+                if (*s).wait().claim() {
+                    return Some(s);
+                }
+            }
+        }
+        None
+    }
+
+    /// Removes `s` if it is still queued here.
+    ///
+    /// # Safety
+    /// Channel lock held; `s` belongs to this queue if queued at all.
+    pub unsafe fn remove(&mut self, s: *mut Sudog) {
+        // SAFETY: per the caller.
+        unsafe {
+            if (*s).queued {
+                self.unlink(s);
+            }
+        }
+    }
+
+    unsafe fn unlink(&mut self, s: *mut Sudog) {
+        // SAFETY: s is queued here; lock held.
+        unsafe {
+            let (prev, next) = ((*s).prev, (*s).next);
+            if prev.is_null() {
+                self.first = next;
+            } else {
+                (*prev).next = next;
+            }
+            if next.is_null() {
+                self.last = prev;
+            } else {
+                (*next).prev = prev;
+            }
+            (*s).next = ptr::null_mut();
+            (*s).prev = ptr::null_mut();
+            (*s).queued = false;
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_null()
+    }
+}
