@@ -56,6 +56,18 @@ pub fn retake(_p: &P, _m: &M) {
     if enabled() {}
 }
 
+/// A stop-the-world began (`took_ns` < 0) or reached a stopped world.
+#[inline]
+pub fn stw(_took_ns: i64) {
+    if enabled() {}
+}
+
+/// The running goroutine entered (`begin`) or left a marked blocking call.
+#[inline]
+pub fn blocking(_g: *mut G, _begin: bool) {
+    if enabled() {}
+}
+
 /// One `schedtrace` line in Go's format, on stderr:
 /// `SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=0 [4 3]`
 pub fn schedtrace(uptime_ns: i64, _detail: bool) {

@@ -15,7 +15,7 @@
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use crate::clock;
+use crate::{clock, trace};
 use crate::sched::m::{self, U_LOST, user_state};
 use crate::sched::p::{P, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
@@ -54,6 +54,7 @@ pub fn stop() -> i32 {
     WORLD.lock();
     let _rt = sched::enter();
     let began = clock::now();
+    trace::stw(-1);
     let own_p = sched::current_g().and_then(|_| m::current().unwrap().p());
     OWNER.store(caller_id(), Ordering::Relaxed);
     OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
@@ -93,6 +94,7 @@ pub fn stop() -> i32 {
         SCHED.stw_note.sleep_until(Some(clock::deadline_after(RECHECK_NS)));
     }
     let took = (clock::now() - began) as u64;
+    trace::stw(took as i64);
     Stats::bump(&SCHED.stats.stw_count);
     SCHED.stats.stw_last_ns.store(took, Ordering::Relaxed);
     SCHED.stats.stw_max_ns.fetch_max(took, Ordering::Relaxed);

@@ -1179,7 +1179,9 @@ pub fn blocking_begin() {
         return;
     }
     let rt = enter();
-    m::current().unwrap().curg().blocking.store(1, Ordering::Relaxed);
+    let g = m::current().unwrap().curg();
+    g.blocking.store(1, Ordering::Relaxed);
+    trace::blocking(g as *const G as *mut G, true);
     drop(rt); // leave() gives the P away
 }
 
@@ -1189,7 +1191,9 @@ pub fn blocking_end() {
         0 => {}
         1 => {
             let rt = enter(); // BLOCKING: takes a P back first
-            m::current().unwrap().curg().blocking.store(0, Ordering::Relaxed);
+            let g = m::current().unwrap().curg();
+            g.blocking.store(0, Ordering::Relaxed);
+            trace::blocking(g as *const G as *mut G, false);
             drop(rt);
         }
         n => g.blocking.store(n - 1, Ordering::Relaxed),
