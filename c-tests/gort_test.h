@@ -8,7 +8,9 @@
 #ifndef GORT_TEST_H
 #define GORT_TEST_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>

@@ -229,11 +229,15 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     if sp < gr.stack_lo || sp >= gr.stack_top() {
         return refuse(st, false);
     }
-    if textmap::is_system(pc) {
-        st.refusals += 1;
-        if st.refusals < FORCE_AFTER {
-            return refuse(st, true);
+    match textmap::classify(pc) {
+        textmap::Code::User => {}
+        textmap::Code::System => {
+            st.refusals += 1;
+            if st.refusals < FORCE_AFTER {
+                return refuse(st, true);
+            }
         }
+        textmap::Code::Runtime => return refuse(st, true),
     }
     if !requested && p.is_some_and(|p| !others_waiting(p)) {
         return; // nobody else wants this P

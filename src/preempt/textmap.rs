@@ -10,7 +10,19 @@
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 struct Snapshot {
-    ranges: Vec<(usize, usize)>,
+    /// (start, end, is gort's own code), sorted by start.
+    ranges: Vec<(usize, usize, bool)>,
+}
+
+/// Where a program counter is.
+#[derive(PartialEq, Eq)]
+pub enum Code {
+    /// The program's own code: preemptible.
+    User,
+    /// A system library: better not now, acceptable after a few refusals.
+    System,
+    /// gort itself (when it is a shared object): never forced.
+    Runtime,
 }
 
 static CURRENT: AtomicPtr<Snapshot> = AtomicPtr::new(core::ptr::null_mut());
@@ -20,19 +32,28 @@ static GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
 const SYSTEM_PREFIXES: &[&str] =
     &["libc.so", "libc-", "ld-linux", "ld64.so", "linux-vdso", "linux-gate", "libgcc_s", "libstdc++", "libpython", "libpthread", "libdl.so", "libgort"];
 
-/// Whether `pc` is in system library code. Async-signal-safe.
-pub fn is_system(pc: usize) -> bool {
+/// Classifies `pc`. Async-signal-safe.
+pub fn classify(pc: usize) -> Code {
     // SAFETY: snapshots are immutable and never freed.
-    let Some(snap) = (unsafe { CURRENT.load(Ordering::Acquire).as_ref() }) else { return false };
-    let i = snap.ranges.partition_point(|&(start, _)| start <= pc);
-    i > 0 && pc < snap.ranges[i - 1].1
+    let Some(snap) = (unsafe { CURRENT.load(Ordering::Acquire).as_ref() }) else { return Code::User };
+    let i = snap.ranges.partition_point(|&(start, _, _)| start <= pc);
+    match snap.ranges.get(i.wrapping_sub(1)) {
+        Some(&(_, end, own)) if pc < end => {
+            if own {
+                Code::Runtime
+            } else {
+                Code::System
+            }
+        }
+        _ => Code::User,
+    }
 }
 
 /// Rebuilds the snapshot if the set of loaded objects changed.
 pub fn refresh() {
     struct Scan {
         generation: u64,
-        ranges: Vec<(usize, usize)>,
+        ranges: Vec<(usize, usize, bool)>,
         own: usize,
         first: bool,
     }
@@ -61,11 +82,11 @@ pub fn refresh() {
         let is_own = !name.is_empty() && segments().any(|(s, e)| (s..e).contains(&scan.own));
         let is_system = SYSTEM_PREFIXES.iter().any(|p| base.starts_with(p.as_bytes()));
         if is_own || is_system {
-            scan.ranges.extend(segments());
+            scan.ranges.extend(segments().map(|(s, e)| (s, e, is_own)));
         }
         0
     }
-    let mut scan = Scan { generation: 0, ranges: Vec::new(), own: is_system as *const () as usize, first: true };
+    let mut scan = Scan { generation: 0, ranges: Vec::new(), own: classify as *const () as usize, first: true };
     // SAFETY: the callback only reads what the loader passes it.
     let stopped_early = unsafe { libc::dl_iterate_phdr(Some(each), &mut scan as *mut Scan as *mut libc::c_void) } == 1;
     if stopped_early {

@@ -533,6 +533,7 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
     };
     let m = midleget(&mut lk);
     drop(lk);
+    sysmon::poke();
     match m {
         Some(m) => {
             m.spinning.store(spinning, Ordering::Relaxed);
@@ -1281,7 +1282,11 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
                 }
                 _ if local_first || lk.st().runq.len > 0 => match midleget(&mut lk) {
                     Some(spare) => HandTo::Spare(spare, p),
-                    None => return false,
+                    None => {
+                        drop(lk);
+                        sysmon::wake(); // it makes spares; we cannot
+                        return false;
+                    }
                 },
                 _ => return false,
             }

@@ -42,7 +42,8 @@ const SCAVENGE_EVERY: i64 = 100_000_000;
 const TEXTMAP_EVERY: i64 = 1_000_000_000;
 
 static NOTE: Note = Note::new();
-/// When sysmon plans to wake next (i64::MAX while parked).
+/// When sysmon plans to wake next (i64::MAX while parked: the runtime is
+/// idle and sysmon waits for `poke`).
 static WAKE_AT: AtomicI64 = AtomicI64::new(0);
 
 pub fn start() {
@@ -54,6 +55,15 @@ pub fn start() {
 /// Wakes sysmon so it looks again now.
 pub fn wake() {
     NOTE.wakeup();
+}
+
+/// A P is going back to work: if sysmon parked because everything was
+/// idle, it must watch again. One load when sysmon is awake.
+#[inline]
+pub fn poke() {
+    if WAKE_AT.load(Ordering::Relaxed) == i64::MAX {
+        NOTE.wakeup();
+    }
 }
 
 /// A timer was added: make sure sysmon will be awake by `when`.

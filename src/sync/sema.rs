@@ -57,7 +57,7 @@ fn try_acquire(addr: &AtomicU32) -> bool {
 
 /// Waits until `*addr > 0`, then decrements it. With `lifo`, a waiter that
 /// has waited before goes to the front (the mutex's starvation logic).
-/// On a goroutine, the caller must be inside the runtime.
+/// On a goroutine, the caller must be inside the runtime (`sched::enter`).
 pub fn acquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
     if try_acquire(addr) {
         return;
@@ -123,6 +123,9 @@ pub fn release(addr: &AtomicU32, n: u32, handoff: bool) {
     if b.nwait.load(Ordering::SeqCst) == 0 {
         return;
     }
+    // Taking a runtime lock and readying goroutines: inside the runtime,
+    // where the preemption handler leaves us alone.
+    let _rt = crate::sched::enter();
     b.lock.lock();
     // Take up to n waiters for addr out of the bucket, keeping order.
     let mut woken: *mut Waiter = ptr::null_mut();
