@@ -8,10 +8,14 @@
 //! Goroutines and plain threads use the same queues: their `Parker` decides
 //! whether waiting parks a goroutine or blocks a thread on a futex.
 //!
-//! Reference counting: `make` returns one reference; each blocked operation
-//! holds its own while it waits, so releasing the last user reference while
-//! goroutines are blocked is safe (they stay blocked until a close through
-//! another reference, or forever, as in Go).
+//! Reference counting: `make` returns one reference. An operation that
+//! touches the channel after waking (a timeout removing its waiter, a
+//! select unlinking its other cases) holds its own while it waits, so
+//! releasing the last user reference while goroutines are blocked is safe.
+//! A plain blocked send or receive takes none: once it is queued, only a
+//! waker holding a reference can complete it, and it never looks at the
+//! channel again; if the last reference goes, it stays blocked forever, as a
+//! goroutine on an unreachable channel does in Go.
 
 pub mod select;
 mod wait;
@@ -276,8 +280,11 @@ impl Chan {
             self.unlock();
             return libc::EAGAIN;
         }
-        self.retain();
-        let wait = Wait::new();
+        let timed = block != Block::Forever;
+        if timed {
+            self.retain();
+        }
+        let wait = Wait::new(timed);
         let mut sd = Sudog::new(&wait, elem, 0);
         // SAFETY: lock held; `sd` lives until we return, after the wait.
         unsafe {
@@ -298,8 +305,10 @@ impl Chan {
         } else {
             0
         };
-        // SAFETY: the reference taken above.
-        unsafe { self.release() };
+        if timed {
+            // SAFETY: the reference taken above.
+            unsafe { self.release() };
+        }
         r
     }
 

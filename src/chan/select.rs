@@ -81,7 +81,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     }
 
     // Pass 2: wait on every case.
-    let wait = Wait::new();
+    let wait = Wait::new(true);
     let mut sudogs = SudogBuf::new(n);
     let sudogs = sudogs.as_mut();
     for c in locks.iter().flatten() {

@@ -29,6 +29,10 @@ pub struct Wait {
     pub timer: Timer,
     pub parker: Parker,
     done: AtomicU32,
+    /// Several parties may race to claim this wait (a select, or a wait with
+    /// a timeout). Otherwise only holders of its one channel's lock can, so
+    /// claiming needs no atomic read-modify-write.
+    contested: bool,
     /// Written by the claimer before unparking; read by the waiter after.
     pub fired: Cell<usize>,
     pub closed: Cell<bool>,
@@ -39,11 +43,12 @@ pub struct Wait {
 }
 
 impl Wait {
-    pub fn new() -> Wait {
+    pub fn new(contested: bool) -> Wait {
         Wait {
             timer: Timer::new(fire_timeout),
             parker: Parker::current(),
             done: AtomicU32::new(0),
+            contested,
             fired: Cell::new(TIMED_OUT),
             closed: Cell::new(false),
             tail_done: AtomicBool::new(false),
@@ -52,6 +57,11 @@ impl Wait {
 
     /// Tries to become the party that completes this wait.
     pub fn claim(&self) -> bool {
+        if !self.contested {
+            // Only the holder of the channel lock gets here, once.
+            self.done.store(1, Ordering::Relaxed);
+            return true;
+        }
         // AcqRel: the winner's outcome writes follow; the waiter's sudog
         // setup precedes.
         self.done.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()

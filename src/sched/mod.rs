@@ -938,7 +938,28 @@ fn find_runnable(m: &'static M) -> *mut G {
     }
 }
 
-/// Steals from other Ps (and runs their overdue timers) as a spinning M.
+/// How long a spinning M keeps looking for work before it parks. While one
+/// spins, readying a goroutine wakes nobody (`wakep` sees the spinner), so
+/// this bounds how often a busy P pays for a futex wake-up; Go's spinners
+/// last about as long (their 3 µs usleep is ~50 µs with Linux timer slack).
+const SPIN_NS: i64 = 50_000;
+/// Pause between stealing rounds. Each round reads the victims' run queue
+/// cache lines, which their owners write on every switch: polling them
+/// continuously would slow the very Ps we hope to help.
+const SPIN_ROUND_NS: i64 = 3_000;
+/// A goroutine must sit in a busy P's `next` slot this long before a thief
+/// takes it (see `steal_work`).
+const NEXT_GRACE_NS: i64 = 40_000;
+
+/// Steals from other Ps (and runs their overdue timers) as a spinning M,
+/// for up to `SPIN_NS`, also watching the global and wake queues.
+///
+/// A victim's `next` slot is taken only if the same goroutine sat there,
+/// with no switch on the victim, for `NEXT_GRACE_NS`: it was readied by a
+/// hand-off and its P will run it as soon as the readier blocks, and
+/// stealing it would split a producer/consumer pair across Ps and make them
+/// fight over the channel's cache lines. (Go's thief waits "3 µs", which
+/// Linux timer slack stretches to ~50 µs.)
 fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
     let n = nprocs();
     if n == 1 {
@@ -953,26 +974,51 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
         m.spinning.store(true, Ordering::Relaxed);
         SCHED.nmspinning.fetch_add(1, Ordering::SeqCst);
     }
+    let until = clock::now() + SPIN_NS;
     let start = fastrand() % n;
-    for round in 0..4 {
-        let last = round == 3;
+    // (victim id, its next goroutine, its schedtick), and since when.
+    let mut seen_next: Option<((u32, *mut G, u32), i64)> = None;
+    loop {
+        let mut candidate = None;
         for i in 0..n {
             let victim = allp((start + i) % n);
             if core::ptr::eq(victim, p) {
                 continue;
             }
-            if last && victim.timers.next_when() <= clock::now() {
+            if victim.timers.next_when() <= clock::now() {
                 victim.timers.run(clock::now());
                 if let Some(g) = p.runq.get() {
                     return Some(g);
                 }
             }
-            if let Some(g) = p.runq.steal_from(&victim.runq, last) {
+            if let Some(g) = p.runq.steal_from(&victim.runq) {
                 return Some(g);
             }
+            let next = victim.runq.peek_next();
+            if !next.is_null() && candidate.is_none() {
+                let key = (victim.id, next, victim.schedtick.load(Ordering::Relaxed));
+                let since = match seen_next {
+                    Some((k, since)) if k == key => since,
+                    _ => clock::now(),
+                };
+                if clock::now() - since >= NEXT_GRACE_NS && victim.runq.take_next(next) {
+                    return Some(next);
+                }
+                candidate = Some((key, since));
+            }
+        }
+        seen_next = candidate;
+        if SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+            || SCHED.gcwaiting.load(Ordering::Relaxed)
+            || clock::now() > until
+        {
+            return None; // the caller looks at the global queues (or stops)
+        }
+        let pause_until = clock::now() + SPIN_ROUND_NS;
+        while clock::now() < pause_until {
+            core::hint::spin_loop();
         }
     }
-    None
 }
 
 /// Runs this P's due timers (a clock read only when it has timers).

@@ -132,12 +132,21 @@ impl RunQueue {
         !self.next.load(Ordering::Relaxed).is_null()
     }
 
+    /// The goroutine in the `next` slot, if any (racy: for thieves).
+    pub fn peek_next(&self) -> *mut G {
+        self.next.load(Ordering::Acquire)
+    }
+
+    /// Takes `g` out of the `next` slot if it is still there.
+    pub fn take_next(&self, g: *mut G) -> bool {
+        self.next.compare_exchange(g, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
     /// Called by the owner of `self` (which must be empty): steals half of
-    /// `victim`'s ring into ours and returns one goroutine to run. With
-    /// `take_next`, an otherwise empty victim gives up its `next` slot.
-    pub fn steal_from(&self, victim: &RunQueue, take_next: bool) -> Option<*mut G> {
+    /// `victim`'s ring into ours and returns one goroutine to run.
+    pub fn steal_from(&self, victim: &RunQueue) -> Option<*mut G> {
         let mut batch = [ptr::null_mut::<G>(); RUNQ_SIZE / 2];
-        let n = victim.grab(&mut batch, take_next);
+        let n = victim.grab(&mut batch);
         if n == 0 {
             return None;
         }
@@ -153,25 +162,13 @@ impl RunQueue {
     }
 
     /// Consumer side of stealing: takes half of the ring into `batch`.
-    fn grab(&self, batch: &mut [*mut G; RUNQ_SIZE / 2], take_next: bool) -> usize {
+    fn grab(&self, batch: &mut [*mut G; RUNQ_SIZE / 2]) -> usize {
         loop {
             let h = self.head.load(Ordering::Acquire);
             let t = self.tail.load(Ordering::Acquire);
             let avail = t.wrapping_sub(h);
             let n = avail - avail / 2;
             if n == 0 {
-                if take_next {
-                    let next = self.next.load(Ordering::Acquire);
-                    if !next.is_null()
-                        && self
-                            .next
-                            .compare_exchange(next, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed)
-                            .is_ok()
-                    {
-                        batch[0] = next;
-                        return 1;
-                    }
-                }
                 return 0;
             }
             if n as usize > RUNQ_SIZE / 2 {
