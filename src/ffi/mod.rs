@@ -16,9 +16,13 @@ use core::panic::AssertUnwindSafe;
 /// `errno` intact (the runtime's system calls must not leak into it, and a
 /// goroutine that moved threads gets its own value back on the new thread),
 /// and turns a Rust panic (a runtime bug) into `on_panic` instead of
-/// unwinding into C.
+/// unwinding into C. In the child of a fork the runtime is unusable, and
+/// the call returns `on_panic` too.
 #[inline]
 pub(crate) fn call<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
+    if crate::sched::forked() {
+        return on_panic;
+    }
     let saved = errno();
     crate::sched::ensure_started();
     let r = std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic);
@@ -26,7 +30,7 @@ pub(crate) fn call<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// The error returned when a runtime bug panicked.
+/// The error returned when a runtime bug panicked, or in a fork child.
 pub(crate) const EBUG: i32 = libc::ENOTRECOVERABLE;
 
 #[inline]

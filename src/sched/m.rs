@@ -92,6 +92,11 @@ pub struct M {
     pub preempt_req: AtomicU32,
     /// Preemption bookkeeping. Owner: this thread and its signal handler.
     pub sig: OwnedCell<crate::preempt::MSignalState>,
+    /// Set by a thread that pinned this (parked) M to its own CPU for a
+    /// hand-off; the M restores `saved_affinity` when it wakes. Owner of
+    /// `saved_affinity`: whoever set `steered`, until the M clears it.
+    pub steered: AtomicBool,
+    pub saved_affinity: OwnedCell<libc::cpu_set_t>,
 }
 
 // SAFETY: shared fields are atomics; OwnedCell fields document their owner.
@@ -118,6 +123,9 @@ impl M {
             stat_fd: AtomicI32::new(-1),
             preempt_req: AtomicU32::new(0),
             sig: OwnedCell::new(crate::preempt::MSignalState::new()),
+            steered: AtomicBool::new(false),
+            // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+            saved_affinity: OwnedCell::new(unsafe { core::mem::zeroed() }),
         }
     }
 
@@ -149,6 +157,48 @@ impl M {
         match buf.iter().rposition(|&b| b == b')') {
             Some(i) => buf.get(i + 2) == Some(&b'R'),
             None => false,
+        }
+    }
+}
+
+impl M {
+    /// Makes this parked M, about to be handed a P by the calling thread
+    /// (which is about to block), run on the caller's CPU: that CPU is about
+    /// to go idle, while the kernel would often wake the M on a busy one and
+    /// leave it waiting for a tick (DESIGN.md, "Placement"). The M puts its
+    /// own affinity back when it wakes (`unsteer`). Async-signal-safe: raw
+    /// system calls only.
+    pub fn steer_here(&self) {
+        let size = core::mem::size_of::<libc::cpu_set_t>();
+        let tid = self.tid.load(Ordering::Relaxed);
+        // SAFETY: getcpu and the affinity calls write only our buffers; the
+        // M is parked, so its saved_affinity is ours until `steered` is read.
+        unsafe {
+            let mut cpu: u32 = 0;
+            if libc::syscall(libc::SYS_getcpu, &mut cpu, core::ptr::null_mut::<u32>(), 0usize) != 0 {
+                return;
+            }
+            if libc::syscall(libc::SYS_sched_getaffinity, tid, size, self.saved_affinity.as_ptr()) <= 0 {
+                return;
+            }
+            if !libc::CPU_ISSET(cpu as usize, &*self.saved_affinity.as_ptr()) {
+                return; // its own mask excludes this CPU: respect it
+            }
+            let mut here: libc::cpu_set_t = core::mem::zeroed();
+            libc::CPU_SET(cpu as usize, &mut here);
+            if libc::syscall(libc::SYS_sched_setaffinity, tid, size, &here) == 0 {
+                self.steered.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Called by the M itself after waking: undoes `steer_here`.
+    pub fn unsteer(&self) {
+        if self.steered.swap(false, Ordering::Acquire) {
+            // SAFETY: restores the mask saved by the steering thread.
+            unsafe {
+                libc::syscall(libc::SYS_sched_setaffinity, 0, core::mem::size_of::<libc::cpu_set_t>(), self.saved_affinity.as_ptr());
+            }
         }
     }
 }

@@ -250,6 +250,20 @@ pub fn lock() -> SchedGuard {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 static START: Once = Once::new();
+/// Set in the child of a fork() taken after the runtime started: the child
+/// has one thread and none of the runtime's, so the runtime is unusable
+/// there (API calls fail with ENOTRECOVERABLE) instead of deadlocking.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process is a fork child of a running runtime.
+#[inline]
+pub fn forked() -> bool {
+    FORKED.load(Ordering::Relaxed)
+}
+
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Ordering::Relaxed);
+}
 
 /// The settings the runtime started with.
 pub fn cfg() -> &'static Config {
@@ -275,6 +289,8 @@ fn start() {
     }
     trace::init();
     sysmon::start();
+    // SAFETY: registers a plain function; no other preconditions.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
 }
 
 /// Makes sure Ps 0..n exist (new ones start idle-but-unlisted: the caller
@@ -498,6 +514,7 @@ pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
 /// Parks the current M until a P is handed to it, then takes it.
 pub fn park_m(m: &'static M) {
     m.park.sleep();
+    m.unsteer();
     // Acquire (via the note): the hand-over's writes are visible.
     let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
     // SAFETY: whoever woke us handed us a live P.
@@ -847,7 +864,9 @@ fn next_g(m: &'static M) -> *mut G {
         let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
         if !bound.is_null() && bound != m as *const M as *mut M {
             // SAFETY: Ms are never freed.
-            hand_p(unsafe { &*bound }, releasep(m));
+            let bound = unsafe { &*bound };
+            bound.steer_here(); // we are about to sleep: let it run here
+            hand_p(bound, releasep(m));
             stopm(m);
             continue;
         }
@@ -1351,10 +1370,15 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
         stop_p(&mut lk, p);
     }
     drop(lk);
+    // This thread is about to wait: let the next one run on its CPU.
     match to {
-        HandTo::BoundM(next, p) => hand_p(next, p),
+        HandTo::BoundM(next, p) => {
+            next.steer_here();
+            hand_p(next, p);
+        }
         HandTo::Spare(spare, p) | HandTo::Nobody(Some((spare, p))) => {
             spare.spinning.store(false, Ordering::Relaxed);
+            spare.steer_here();
             hand_p(spare, p);
         }
         // An idle P but no spare M: sysmon will start one (it may create threads).

@@ -90,11 +90,13 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
     let start = clock::now();
     let (mut last_scavenge, mut last_textmap) = (start, start);
     let mut next_schedtrace = if cfg.schedtrace_ms > 0 { start + cfg.schedtrace_ms as i64 * 1_000_000 } else { i64::MAX };
+    let mut prev_round = start;
+    let mut recheck = i64::MAX;
     loop {
         let now = clock::now();
         let all_idle = SCHED.npidle.load(Ordering::Relaxed) == nprocs();
         let mut wake_at = if all_idle && quiet_rounds > 50 { i64::MAX } else { now + delay };
-        wake_at = wake_at.min(earliest_timer()).min(next_schedtrace);
+        wake_at = wake_at.min(earliest_timer()).min(next_schedtrace).min(recheck);
         WAKE_AT.store(wake_at, Ordering::Relaxed);
         if wake_at > now {
             NOTE.sleep_until((wake_at != i64::MAX).then_some(wake_at));
@@ -103,7 +105,10 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
 
         let now = clock::now();
         let mut acted = fire_timers(now);
-        acted |= watch(now);
+        let (watched, next_check) = watch(now, prev_round);
+        acted |= watched;
+        recheck = next_check;
+        prev_round = now;
         if SCHED.npidle.load(Ordering::Relaxed) > 0
             && SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
         {
@@ -151,10 +156,17 @@ fn fire_timers(now: i64) -> bool {
 }
 
 /// Looks at every running P (see the module comment). Returns whether it
-/// did anything.
-fn watch(now: i64) -> bool {
+/// did anything, and when it wants to look again (a wake-up preemption
+/// candidate reaches the granularity then).
+///
+/// Run times are upper bounds: a goroutine whose switch-in sysmon notices
+/// now may have started any time since sysmon's previous look (`prev`), and
+/// is counted from there. Recording switch times exactly would cost a clock
+/// read on every switch.
+fn watch(now: i64, prev: i64) -> (bool, i64) {
     let cfg = cfg();
     let mut acted = false;
+    let mut recheck = i64::MAX;
     let urgent = SCHED.wakeq_len.load(Ordering::Relaxed) > 0;
     let mut victim: Option<(&'static super::m::M, i64)> = None;
     for id in 0..nprocs() {
@@ -162,10 +174,13 @@ fn watch(now: i64) -> bool {
         // SAFETY: sysmon owns the watch fields.
         let w = unsafe { p.watch.get_mut() };
         let tick = p.schedtick.load(Ordering::Relaxed);
-        if p.status.load(Ordering::Relaxed) != P_RUNNING || tick != w.schedtick {
+        if p.status.load(Ordering::Relaxed) != P_RUNNING {
             *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_still: 0 };
-            p.run_since.store(now, Ordering::Relaxed);
             continue;
+        }
+        if tick != w.schedtick {
+            *w = Watch { schedtick: tick, since: prev, cpu: -1, cpu_still: 0 };
+            p.run_since.store(prev, Ordering::Relaxed);
         }
         let ran = now - w.since;
         // SAFETY: Ms are never freed.
@@ -203,8 +218,12 @@ fn watch(now: i64) -> bool {
                 continue;
             }
         }
-        if ran >= WAKEUP_GRANULARITY && (urgent || p.runq.has_next()) && victim.is_none_or(|(_, r)| ran > r) {
-            victim = Some((m, ran));
+        if urgent || p.runq.has_next() {
+            if ran < WAKEUP_GRANULARITY {
+                recheck = recheck.min(w.since + WAKEUP_GRANULARITY);
+            } else if victim.is_none_or(|(_, r)| ran > r) {
+                victim = Some((m, ran));
+            }
         }
     }
     if let Some((m, _)) = victim
@@ -213,7 +232,7 @@ fn watch(now: i64) -> bool {
         preempt::request(m);
         acted = true;
     }
-    acted
+    (acted, recheck)
 }
 
 /// Keeps a few parked Ms ready for the preemption handler's hand-offs.
