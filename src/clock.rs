@@ -6,7 +6,7 @@ pub fn now() -> i64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid out-pointer; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// CPU time consumed so far by the thread with CPU clock `clock`.
@@ -16,7 +16,7 @@ pub fn cpu_time(clock: libc::clockid_t) -> i64 {
     if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
         return -1;
     }
-    ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 /// `ns` from now, saturating: deadlines far in the future stay far.

@@ -67,7 +67,7 @@ pub fn round_size(size: usize) -> usize {
 /// address, lowest first. Returns false when memory or the registry is
 /// exhausted.
 pub fn map_region(size: usize, mut each: impl FnMut(usize)) -> bool {
-    debug_assert!(size % PAGE == 0);
+    debug_assert!(size.is_multiple_of(PAGE));
     let slot_size = size + GUARD;
     let nslots = (REGION_TARGET / slot_size).clamp(1, REGION_MAX_SLOTS);
     let len = slot_size * nslots;

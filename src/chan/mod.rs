@@ -172,6 +172,8 @@ impl Chan {
         }
     }
 
+    /// Locks the channel; the state is exclusively ours until `unlock`.
+    #[allow(clippy::mut_from_ref)]
     fn lock(&self) -> &mut State {
         self.lock.lock();
         // SAFETY: lock held.

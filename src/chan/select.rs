@@ -154,7 +154,9 @@ impl<T: Copy> Scratch<T> {
     }
 }
 
-/// Room for `n` sudogs, written as cases are queued.
+/// Room for `n` sudogs, written as cases are queued. (The inline variant
+/// is large on purpose: it lives on the stack for the common small select.)
+#[allow(clippy::large_enum_variant)]
 enum SudogBuf {
     Inline([MaybeUninit<Sudog>; INLINE_CASES], usize),
     Heap(Vec<MaybeUninit<Sudog>>),

@@ -192,8 +192,4 @@ impl WaitQ {
             (*s).queued = false;
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.first.is_null()
-    }
 }

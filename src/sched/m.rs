@@ -43,6 +43,10 @@ pub fn ustate_kind(v: u32) -> u32 {
     v & 3
 }
 
+/// A function and its argument, run once a parked goroutine's context is
+/// saved (see `Tail::Park`).
+pub type Unlock = (unsafe fn(*mut ()), *mut ());
+
 /// Work a goroutine leaves for whoever runs next on its M, done once the
 /// goroutine's context is saved (so nobody can resume it half-switched).
 #[derive(Clone, Copy)]
@@ -53,7 +57,7 @@ pub enum Tail {
     /// Put it on the global queue (cooperative preemption).
     RequeueGlobal(*mut G),
     /// It parked: run the unlock function that makes it wakeable.
-    Park(*mut G, Option<(unsafe fn(*mut ()), *mut ())>),
+    Park(Option<Unlock>),
     /// It exited: return it to the free pool.
     Exit(*mut G),
 }

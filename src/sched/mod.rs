@@ -70,7 +70,7 @@ use std::sync::{Once, OnceLock};
 
 use self::cell::OwnedCell;
 use self::g::{G, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, GoFn, WaitReason};
-use self::m::{M, Tail, U_BLOCKING, U_LOST, U_RUNTIME, U_USER, user_state, ustate_kind};
+use self::m::{M, Tail, U_BLOCKING, U_RUNTIME, U_USER, user_state, ustate_kind};
 use self::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::config::{Config, MAX_PROCS};
 use crate::sync::lock::RtLock;
@@ -573,12 +573,11 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
 /// (blocking C call, retaken by sysmon, locked M waiting): keep it busy if
 /// there is work, stop it for a stop-the-world, or make it idle.
 pub fn handoffp(p: &'static P) {
-    if !p.runq.is_empty() || SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+    if (!p.runq.is_empty() || SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0)
+        && !SCHED.gcwaiting.load(Ordering::Relaxed)
     {
-        if !SCHED.gcwaiting.load(Ordering::Relaxed) {
-            startm(Some(p), false);
-            return;
-        }
+        startm(Some(p), false);
+        return;
     }
     let mut lk = lock();
     if SCHED.gcwaiting.load(Ordering::Relaxed) {
@@ -782,7 +781,7 @@ fn fast_next(m: &M, p: &P) -> Option<*mut G> {
     if !m.lockedg.load(Ordering::Relaxed).is_null()
         || SCHED.gcwaiting.load(Ordering::Relaxed)
         || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
-        || p.schedtick.load(Ordering::Relaxed) % GLOBAL_CHECK_EVERY == 0
+        || p.schedtick.load(Ordering::Relaxed).is_multiple_of(GLOBAL_CHECK_EVERY)
     {
         return None;
     }
@@ -793,7 +792,7 @@ fn fast_next(m: &M, p: &P) -> Option<*mut G> {
     let g = p.runq.get()?;
     // SAFETY: a queued G.
     let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
-    if !bound.is_null() && bound != m as *const M as *mut M {
+    if !bound.is_null() && !core::ptr::eq(bound, m) {
         m.pending.set(g);
         return None;
     }
@@ -826,8 +825,8 @@ fn finish_switch(m: &'static M) {
             wakep();
         }
         // SAFETY: the parker's unlock function and argument.
-        Tail::Park(_, Some((unlock, arg))) => unsafe { unlock(arg) },
-        Tail::Park(_, None) => {}
+        Tail::Park(Some((unlock, arg))) => unsafe { unlock(arg) },
+        Tail::Park(None) => {}
         Tail::Exit(g) => g::put(m.p(), g),
     }
 }
@@ -862,7 +861,7 @@ fn next_g(m: &'static M) -> *mut G {
         }
         // SAFETY: a runnable G we took off a queue.
         let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
-        if !bound.is_null() && bound != m as *const M as *mut M {
+        if !bound.is_null() && !core::ptr::eq(bound, m) {
             // SAFETY: Ms are never freed.
             let bound = unsafe { &*bound };
             bound.steer_here(); // we are about to sleep: let it run here
@@ -888,7 +887,7 @@ fn find_runnable(m: &'static M) -> *mut G {
         {
             return g;
         }
-        if p.schedtick.load(Ordering::Relaxed) % GLOBAL_CHECK_EVERY == 0
+        if p.schedtick.load(Ordering::Relaxed).is_multiple_of(GLOBAL_CHECK_EVERY)
             && SCHED.runq_len.load(Ordering::Relaxed) > 0
             && let Some(g) = globrunq_get(&mut lock(), p, false)
         {
@@ -1175,7 +1174,7 @@ fn goexit() -> ! {
 
 /// Parks the current goroutine (which is inside the runtime). `unlock(arg)`
 /// runs once its context is saved; until then nobody can find it to wake it.
-pub fn park(reason: WaitReason, unlock: Option<(unsafe fn(*mut ()), *mut ())>) {
+pub fn park(reason: WaitReason, unlock: Option<m::Unlock>) {
     let m = m::current().unwrap();
     let g = m.curg.load(Ordering::Relaxed);
     // SAFETY: the running G.
@@ -1183,7 +1182,7 @@ pub fn park(reason: WaitReason, unlock: Option<(unsafe fn(*mut ()), *mut ())>) {
         (*g).wait_reason.store(reason as u32, Ordering::Relaxed);
         (*g).status.store(G_WAITING, Ordering::Relaxed);
     }
-    switch_away(Tail::Park(g, unlock));
+    switch_away(Tail::Park(unlock));
 }
 
 /// `gort_yield`: let other goroutines run; on a plain thread, sched_yield.

@@ -34,10 +34,6 @@ impl Parker {
         !self.g.is_null()
     }
 
-    pub fn goroutine(&self) -> *mut G {
-        self.g
-    }
-
     /// Blocks until [`unpark`](Self::unpark). `unlock(arg)` runs as soon as
     /// the waiter can safely be woken: for a goroutine after its context is
     /// saved, for a thread right away. Returns false only for a thread whose

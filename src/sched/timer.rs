@@ -49,15 +49,6 @@ impl Timer {
         }
     }
 
-    pub fn when(&self) -> i64 {
-        self.when.get()
-    }
-
-    /// Whether the timer has fired (or is firing).
-    pub fn fired(&self) -> bool {
-        matches!(self.state.load(Ordering::Acquire), T_FIRING | T_DONE)
-    }
-
     /// Removes the timer if still queued. Returns true if it was removed
     /// before firing; otherwise waits until a fire in progress has returned.
     pub fn stop(&self) -> bool {
@@ -74,7 +65,7 @@ impl Timer {
             // SAFETY: heaps live in Ps, which are never freed.
             let heap = unsafe { &*heap };
             heap.lock.lock();
-            if self.heap.load(Ordering::Relaxed) == heap as *const _ as *mut _ {
+            if core::ptr::eq(self.heap.load(Ordering::Relaxed), heap) {
                 // SAFETY: we hold the heap lock and the timer is in it.
                 unsafe { heap.remove(self.index.get()) };
                 self.heap.store(ptr::null_mut(), Ordering::Relaxed);

@@ -49,11 +49,6 @@ impl RtLock {
         }
     }
 
-    #[inline]
-    pub fn try_lock(&self) -> bool {
-        self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
-    }
-
     /// # Safety
     /// The caller must hold the lock (possibly taken on another context:
     /// parks hand the unlock to whoever runs next).
@@ -65,9 +60,6 @@ impl RtLock {
         }
     }
 
-    pub fn is_locked(&self) -> bool {
-        self.state.load(Ordering::Relaxed) != UNLOCKED
-    }
 }
 
 /// Data guarded by an [`RtLock`].
@@ -89,31 +81,10 @@ impl<T> Locked<T> {
         self.lock.lock();
         LockedGuard { owner: self }
     }
-
-    /// The raw lock, for parks that release it after the switch.
-    pub fn raw(&self) -> &RtLock {
-        &self.lock
-    }
-
-    /// # Safety
-    /// The caller must hold `raw()`.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn get_unchecked(&self) -> &mut T {
-        // SAFETY: the caller holds the lock.
-        unsafe { &mut *self.data.get() }
-    }
 }
 
 pub struct LockedGuard<'a, T> {
     owner: &'a Locked<T>,
-}
-
-impl<T> LockedGuard<'_, T> {
-    /// Keeps the lock held past this guard: the caller releases it later with
-    /// `raw().unlock()` (a park does so after the switch).
-    pub fn keep_locked(self) {
-        core::mem::forget(self);
-    }
 }
 
 impl<T> core::ops::Deref for LockedGuard<'_, T> {
