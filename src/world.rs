@@ -85,6 +85,7 @@ pub fn stop() -> i32 {
                 // Blocked in the kernel: take its P without a signal.
                 if m.ustate.compare_exchange(user, U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                     p.m.store(ptr::null_mut(), Ordering::Relaxed);
+                    trace::retake(p, m);
                     sched::stop_p(&mut lock(), p);
                 }
                 continue;
@@ -106,6 +107,7 @@ pub fn start() -> i32 {
         return libc::EPERM;
     }
     let _rt = sched::enter();
+    trace::stw_end();
     restart_ps();
     OWNER.store(0, Ordering::Relaxed);
     WORLD.unlock();

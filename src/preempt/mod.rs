@@ -46,7 +46,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::sched::m::{M, U_BLOCKING, U_LOST, U_RUNTIME, U_USER, user_state, ustate_kind};
 use crate::sched::{SCHED, Stats, cfg, others_waiting, stop_preempted};
-use crate::{arch, clock, trace};
+use crate::{arch, clock};
 
 /// PC-in-system-library refusals in a row before preempting anyway.
 const FORCE_AFTER: u32 = 3;
@@ -252,7 +252,6 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     }
     st.refusals = 0;
     Stats::bump(&SCHED.stats.preempt_async);
-    trace::preempt(m, g, true);
     let p = m.p().expect("resumed without a P");
     st.last_tick = p.schedtick.load(Ordering::Relaxed);
     if tick {

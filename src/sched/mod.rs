@@ -125,7 +125,8 @@ impl GQueue {
         Some(g)
     }
 
-    fn peek(&self) -> Option<*mut G> {
+    /// The head, without removing it (trace walks the queue from here).
+    pub fn peek(&self) -> Option<*mut G> {
         (!self.head.is_null()).then_some(self.head)
     }
 }
@@ -443,6 +444,7 @@ fn regain_p(m: &'static M) {
     {
         drop(lk);
         acquirep(m, p);
+        trace::go_start(p, g);
         return;
     }
     // SAFETY: the running G, which is ours.
@@ -1356,6 +1358,7 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
             }
         }
     };
+    trace::preempt_async(m, p, g);
     // SAFETY: our own goroutine, stopped in the handler.
     unsafe {
         (*g).status.store(G_PREEMPTED, Ordering::Relaxed);

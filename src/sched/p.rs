@@ -51,10 +51,10 @@ pub struct Watch {
     pub schedtick: u32,
     /// When `schedtick` was first seen with its current value.
     pub since: i64,
-    /// CPU clock of the holding thread at the previous look (-1: not read).
+    /// CPU clock of the holding thread at the previous look (-1: not read),
+    /// and when it was read.
     pub cpu: i64,
-    /// Consecutive looks at which that CPU clock did not move.
-    pub cpu_still: u32,
+    pub cpu_at: i64,
 }
 
 impl P {

@@ -128,6 +128,21 @@ impl RunQueue {
         t.wrapping_sub(h).min(RUNQ_SIZE as u32)
     }
 
+    /// Racy walk over the queued goroutines (`next` first); for scheddetail.
+    pub fn for_each(&self, mut f: impl FnMut(*mut G)) {
+        let next = self.next.load(Ordering::Relaxed);
+        if !next.is_null() {
+            f(next);
+        }
+        let (h, t) = (self.head.load(Ordering::Acquire), self.tail.load(Ordering::Acquire));
+        for i in 0..t.wrapping_sub(h).min(RUNQ_SIZE as u32) {
+            let g = self.buf[h.wrapping_add(i) as usize % RUNQ_SIZE].load(Ordering::Relaxed);
+            if !g.is_null() {
+                f(g);
+            }
+        }
+    }
+
     pub fn has_next(&self) -> bool {
         !self.next.load(Ordering::Relaxed).is_null()
     }

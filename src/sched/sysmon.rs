@@ -17,7 +17,8 @@
 //!    code, and prints `schedtrace` lines.
 //!
 //! Blocked-thread detection: the holder's CPU clock (`clock_gettime` on
-//! `pthread_getcpuclockid`) did not move between two looks, and
+//! `pthread_getcpuclockid`) advanced by less than half the wall time between
+//! two looks (so a loop of short sleeps counts, not only a frozen clock), and
 //! `/proc/self/task/TID/stat` does not say R (a runnable thread waiting for
 //! a CPU is not blocked). The P is taken with one CAS on the M's `ustate`
 //! (see `m`); the thread keeps running its C code without a P when it wakes,
@@ -175,11 +176,11 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
         let w = unsafe { p.watch.get_mut() };
         let tick = p.schedtick.load(Ordering::Relaxed);
         if p.status.load(Ordering::Relaxed) != P_RUNNING {
-            *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_still: 0 };
+            *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_at: 0 };
             continue;
         }
         if tick != w.schedtick {
-            *w = Watch { schedtick: tick, since: prev, cpu: -1, cpu_still: 0 };
+            *w = Watch { schedtick: tick, since: prev, cpu: -1, cpu_at: 0 };
             p.run_since.store(prev, Ordering::Relaxed);
         }
         let ran = now - w.since;
@@ -202,9 +203,13 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
             && !SCHED.gcwaiting.load(Ordering::Relaxed)
         {
             let cpu = clock::cpu_time(m.cpu_clock.load(Ordering::Relaxed));
-            w.cpu_still = if cpu >= 0 && cpu == w.cpu { w.cpu_still + 1 } else { 0 };
+            // Mostly blocked since the last look: less than half the wall
+            // time on a CPU (a thread polling with short sleeps never shows a
+            // frozen clock), and not on (or waiting for) a CPU right now.
+            let mostly_blocked = w.cpu >= 0 && cpu >= 0 && 2 * (cpu - w.cpu) < now - w.cpu_at;
             w.cpu = cpu;
-            if w.cpu_still >= 1
+            w.cpu_at = now;
+            if mostly_blocked
                 && !m.thread_running()
                 && m.ustate.compare_exchange(user_state(p), U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok()
             {
@@ -212,7 +217,7 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
                 p.m.store(core::ptr::null_mut(), Ordering::Relaxed);
                 Stats::bump(&SCHED.stats.handoffs);
                 trace::retake(p, m);
-                *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_still: 0 };
+                *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_at: 0 };
                 handoffp(p);
                 acted = true;
                 continue;

@@ -1,0 +1,434 @@
+//! The trace file: Chrome trace-event JSON, written in chunks.
+//!
+//! Layout: `{"traceEvents":[` then one event per line, every event after the
+//! first preceded by `,`, then `],"displayTimeUnit":"ns"}` written once by
+//! the exit flush ([`finish`]). Chunks are whole events written with one
+//! `write(2)` each under [`FILE`], so events from different threads never
+//! interleave; once the footer is written the file is closed and later
+//! chunks are dropped. Events are not in time order (each ring is flushed
+//! when it fills): Perfetto and chrome://tracing sort them.
+//!
+//! Nothing here runs in a signal handler: formatting and writing happen in
+//! the owner's normal context (a full ring) or at exit.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::Mutex;
+
+use super::ring::{self, Rec, Ring, TEXT_CAP};
+use super::*;
+
+struct File {
+    fd: i32,
+    closed: bool,
+}
+
+static FILE: Mutex<File> = Mutex::new(File { fd: -1, closed: false });
+/// The process that opened the file (a forked child must not write it).
+static PID: AtomicI32 = AtomicI32::new(0);
+static FINISHED: AtomicBool = AtomicBool::new(false);
+/// Trace time zero (`clock::now()` at init).
+pub static T0: AtomicI64 = AtomicI64::new(0);
+
+/// A fixed buffer to format into; `flush` hands full contents to `sink`.
+pub struct Out<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Out<'a> {
+    pub fn new(buf: &'a mut [u8]) -> Out<'a> {
+        Out { buf, len: 0 }
+    }
+
+    fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        let n = b.len().min(self.room());
+        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+    }
+
+    pub fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    pub fn u64(&mut self, mut v: u64) {
+        let mut tmp = [0u8; 20];
+        let mut i = tmp.len();
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.bytes(&tmp[i..]);
+    }
+
+    /// Nanoseconds as microseconds with three decimals (exact).
+    pub fn us(&mut self, ns: i64) {
+        if ns < 0 {
+            self.str("-");
+        }
+        let ns = ns.unsigned_abs();
+        self.u64(ns / 1000);
+        let frac = ns % 1000;
+        self.bytes(&[b'.', b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8]);
+    }
+
+    /// A JSON string literal (with quotes). Invalid UTF-8 bytes become '?'.
+    pub fn json_str(&mut self, b: &[u8]) {
+        self.str("\"");
+        let s = match core::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
+        };
+        for c in s.chars() {
+            match c {
+                '"' => self.str("\\\""),
+                '\\' => self.str("\\\\"),
+                c if (c as u32) < 0x20 => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let v = c as usize;
+                    self.bytes(&[b'\\', b'u', b'0', b'0', HEX[v >> 4], HEX[v & 15]]);
+                }
+                c => {
+                    let mut tmp = [0u8; 4];
+                    self.str(c.encode_utf8(&mut tmp));
+                }
+            }
+        }
+        self.str("\"");
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// The longest single event we format (a slice with a 47-byte name, all
+/// escaped as \u00XX, plus the fixed fields), with margin.
+const MAX_EVENT: usize = 1024;
+
+/// Opens the trace file and writes the header. Returns false (with a
+/// warning on stderr) if the file cannot be created.
+pub fn open(path: &str) -> bool {
+    let Ok(cpath) = std::ffi::CString::new(path) else {
+        eprintln!("gort: GORTTRACE={path:?}: not a valid path; tracing is off");
+        return false;
+    };
+    // SAFETY: a NUL-terminated path; the flags are plain.
+    let fd = unsafe {
+        libc::open(
+            cpath.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        eprintln!("gort: GORTTRACE={path:?}: {}; tracing is off", std::io::Error::last_os_error());
+        return false;
+    }
+    T0.store(clock::now(), Ordering::Relaxed);
+    // SAFETY: no preconditions.
+    PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    {
+        let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
+        f.fd = fd;
+        f.closed = false;
+    }
+    let mut buf = vec![0u8; 8192];
+    let mut out = Out::new(&mut buf);
+    out.str("{\"traceEvents\":[\n");
+    out.str("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"gort\"}}");
+    track_name(&mut out, WORLD_TID);
+    track_name(&mut out, OTHER_TID);
+    for id in 0..crate::sched::nprocs() {
+        track_name(&mut out, id);
+        PNAMED[id as usize].store(true, Ordering::Relaxed);
+    }
+    write_chunk(out.as_bytes());
+    // SAFETY: registering a plain extern "C" function.
+    unsafe { libc::atexit(at_exit) };
+    true
+}
+
+/// Appends bytes to the file (whole events only). Dropped once closed.
+fn write_chunk(bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let f = FILE.lock().unwrap_or_else(|e| e.into_inner());
+    if f.closed || f.fd < 0 {
+        return;
+    }
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: writing from a live slice.
+        let n = unsafe { libc::write(f.fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return; // disk full or similar: the trace ends here
+        }
+        rest = &rest[n as usize..];
+    }
+}
+
+/// Empties `r` into the file. Called by the owner when its ring is full
+/// (normal context only) and by the exit flush. Gives up if another thread
+/// holds the ring's consumer lock for longer than `patience_ns`.
+pub fn drain(r: &Ring, patience_ns: i64) {
+    if !r.lock_consumer(patience_ns) {
+        return;
+    }
+    // SAFETY: the consumer lock gives us the ring's text buffer.
+    let text = unsafe { &mut *r.text.get() };
+    let mut out = Out::new(text);
+    r.consume(|rec| {
+        if out.room() < MAX_EVENT {
+            write_chunk(out.as_bytes());
+            out.clear();
+        }
+        format(&mut out, rec);
+    });
+    let dropped = r.dropped.swap(0, Ordering::Relaxed);
+    if dropped > 0 {
+        let mut rec = Rec::new(K_INSTANT, I_DROPPED, OTHER_TID, clock::now());
+        rec.arg = dropped;
+        format(&mut out, &rec);
+    }
+    write_chunk(out.as_bytes());
+    r.unlock_consumer();
+}
+
+/// `drain` with the patience of a full ring in the owner's normal context.
+pub fn drain_full(r: &Ring) {
+    drain(r, 50_000_000);
+}
+
+fn rel_ts(out: &mut Out, ns: i64) {
+    out.us(ns - T0.load(Ordering::Relaxed));
+}
+
+fn head(out: &mut Out, name: &[u8], cat: &str, ph: &str, tid: u32, ts: i64) {
+    out.str(",\n{\"name\":");
+    out.json_str(name);
+    out.str(",\"cat\":\"");
+    out.str(cat);
+    out.str("\",\"ph\":\"");
+    out.str(ph);
+    out.str("\",\"pid\":1,\"tid\":");
+    out.u64(tid as u64);
+    out.str(",\"ts\":");
+    rel_ts(out, ts);
+}
+
+/// "G17", or the goroutine's name if it has one.
+fn g_label<'b>(rec: &'b Rec, tmp: &'b mut [u8; 24]) -> &'b [u8] {
+    if rec.name_len > 0 {
+        return &rec.name[..rec.name_len as usize];
+    }
+    let mut o = Out::new(&mut tmp[..]);
+    o.str("G");
+    o.u64(rec.gid);
+    let n = o.len;
+    &tmp[..n]
+}
+
+fn track_name(out: &mut Out, tid: u32) {
+    let mut name = [0u8; 24];
+    let mut n = Out::new(&mut name);
+    let sort: u64 = match tid {
+        WORLD_TID => {
+            n.str("world");
+            5000
+        }
+        OTHER_TID => {
+            n.str("no P (threads, sysmon)");
+            5001
+        }
+        t if t >= M_TID_BASE => {
+            n.str("M");
+            n.u64((t - M_TID_BASE) as u64);
+            10_000 + (t - M_TID_BASE) as u64
+        }
+        t => {
+            n.str("P");
+            n.u64(t as u64);
+            t as u64
+        }
+    };
+    let len = n.len;
+    out.str(",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":");
+    out.u64(tid as u64);
+    out.str(",\"args\":{\"name\":");
+    out.json_str(&name[..len]);
+    out.str("}},\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":");
+    out.u64(tid as u64);
+    out.str(",\"args\":{\"sort_index\":");
+    out.u64(sort);
+    out.str("}}");
+}
+
+/// Formats one record as `,\n{...}`.
+pub fn format(out: &mut Out, rec: &Rec) {
+    let mut tmp = [0u8; 24];
+    match rec.kind {
+        K_SLICE => {
+            head(out, g_label(rec, &mut tmp), "goroutine", "X", rec.tid, rec.ts);
+            out.str(",\"dur\":");
+            out.us(rec.dur);
+            out.str(",\"args\":{\"g\":");
+            out.u64(rec.gid);
+            out.str(",\"why\":\"");
+            out.str(why_str(rec.code));
+            out.str("\"");
+            match rec.code {
+                W_PREEMPT_ASYNC => out.str(",\"preempt\":\"async\""),
+                W_PREEMPT_COOP => out.str(",\"preempt\":\"coop\""),
+                W_PARKED => {
+                    let w = wait_str(rec.arg as u32);
+                    if !w.is_empty() {
+                        out.str(",\"wait\":\"");
+                        out.str(w);
+                        out.str("\"");
+                    }
+                }
+                W_RETAKEN => {
+                    out.str(",\"m\":");
+                    out.u64(rec.arg);
+                }
+                _ => {}
+            }
+            out.str("}}");
+        }
+        K_BLOCKING => {
+            let label = g_label(rec, &mut tmp);
+            let mut name = [0u8; 96];
+            let mut n = Out::new(&mut name);
+            n.bytes(label);
+            n.str(" in C call");
+            let len = n.len;
+            head(out, &name[..len], "blocking", "X", rec.tid, rec.ts);
+            out.str(",\"dur\":");
+            out.us(rec.dur);
+            out.str(",\"args\":{\"g\":");
+            out.u64(rec.gid);
+            out.str(",\"m\":");
+            out.u64(rec.arg);
+            out.str("}}");
+        }
+        K_WORLD => {
+            let name: &str = if rec.code == S_STOPPING { "stop the world" } else { "world stopped" };
+            head(out, name.as_bytes(), "stw", "X", rec.tid, rec.ts);
+            out.str(",\"dur\":");
+            out.us(rec.dur);
+            out.str("}");
+        }
+        K_TRACK => {
+            track_name(out, rec.tid);
+        }
+        _ => {
+            let (name, cat) = instant_str(rec.code);
+            head(out, name.as_bytes(), cat, "i", rec.tid, rec.ts);
+            out.str(",\"s\":\"t\",\"args\":{");
+            match rec.code {
+                I_DROPPED => {
+                    out.str("\"events\":");
+                    out.u64(rec.arg);
+                }
+                I_GO_CREATE => {
+                    out.str("\"g\":");
+                    out.u64(rec.gid);
+                    if rec.name_len > 0 {
+                        out.str(",\"name\":");
+                        out.json_str(&rec.name[..rec.name_len as usize]);
+                    }
+                }
+                _ => {
+                    out.str("\"g\":");
+                    out.u64(rec.gid);
+                    if rec.arg != NO_M {
+                        out.str(",\"m\":");
+                        out.u64(rec.arg);
+                    }
+                }
+            }
+            out.str("}}");
+        }
+    }
+}
+
+/// Text buffer of the exit flush (only one exit flush ever runs).
+struct ExitBuf(UnsafeCell<[u8; TEXT_CAP]>);
+// SAFETY: used only by the single thread that wins `FINISHED`.
+unsafe impl Sync for ExitBuf {}
+static EXIT_BUF: ExitBuf = ExitBuf(UnsafeCell::new([0; TEXT_CAP]));
+
+extern "C" fn at_exit() {
+    finish();
+}
+
+/// The exit flush: stops recording, empties every ring, closes the slices
+/// still open (goroutines running at exit), names every track, and writes
+/// the footer. Later events are dropped. Runs once, in the process that
+/// opened the file.
+pub fn finish() {
+    // SAFETY: no preconditions.
+    if PID.load(Ordering::Relaxed) != unsafe { libc::getpid() } || FINISHED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    ENABLED.store(false, Ordering::SeqCst);
+    ring::for_each(|r| drain(r, 500_000_000));
+    let now = clock::now();
+    // SAFETY: we won FINISHED: the buffer is ours.
+    let buf = unsafe { &mut *EXIT_BUF.0.get() };
+    let mut out = Out::new(buf);
+    let emit = |out: &mut Out, rec: &Rec| {
+        if out.room() < MAX_EVENT {
+            write_chunk(out.as_bytes());
+            out.clear();
+        }
+        format(out, rec);
+    };
+    let nallp = crate::sched::SCHED.nallp.load(Ordering::Acquire);
+    for id in 0..nallp {
+        if let Some(rec) = open_slice_at_exit(id, now) {
+            emit(&mut out, &rec);
+        }
+        emit(&mut out, &Rec::new(K_TRACK, 0, id, now));
+    }
+    // The world may still be stopped at exit (a `world stopped` slice is
+    // otherwise recorded by `stw_end`).
+    let stopped = WORLD_STOPPED_AT.load(Ordering::Relaxed);
+    if stopped != 0 && crate::sched::SCHED.gcwaiting.load(Ordering::Relaxed) {
+        let mut rec = Rec::new(K_WORLD, S_STOPPED, WORLD_TID, stopped);
+        rec.dur = now - stopped;
+        emit(&mut out, &rec);
+    }
+    for m in crate::sched::all_ms() {
+        emit(&mut out, &Rec::new(K_TRACK, 0, M_TID_BASE + m.id, now));
+    }
+    write_chunk(out.as_bytes());
+    let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
+    if f.fd >= 0 && !f.closed {
+        let footer = b"\n],\"displayTimeUnit\":\"ns\"}\n";
+        // SAFETY: writing a static buffer; then closing our own fd.
+        unsafe {
+            libc::write(f.fd, footer.as_ptr() as *const libc::c_void, footer.len());
+            libc::close(f.fd);
+        }
+    }
+    f.closed = true;
+    f.fd = -1;
+}

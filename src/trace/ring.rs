@@ -1,0 +1,314 @@
+//! Per-thread event rings: where hooks put their records.
+//!
+//! Every thread that emits trace events owns one [`Ring`]: a single-producer
+//! single-consumer ring of fixed-size binary [`Rec`]ords. The producer is the
+//! owning thread, in normal context or in the SIGURG handler; the consumer is
+//! whoever holds the ring's `flushing` flag (the owner itself when the ring is
+//! full, or the exit flush). Appending is a few stores and one release store:
+//! no lock, no system call, no allocation once the ring exists.
+//!
+//! Finding the calling thread's ring without TLS that could allocate:
+//!
+//! - runtime threads (Ms) use a table indexed by M id, reached through the
+//!   runtime's own initial-exec TLS slot (`m::current()`), which is safe in
+//!   a signal handler. The ring is made on the M's first event; rings and
+//!   table chunks are `mmap`ed, which is async-signal-safe, so even a first
+//!   event inside the handler would be fine. Ms never exit, so their rings
+//!   are never given back.
+//! - other threads (the program's own, sysmon) claim a ring through a Rust
+//!   `thread_local!` and give it back when they exit; the next thread that
+//!   needs one reuses it, records and all. These threads never run trace
+//!   hooks from a signal handler, so the lazy TLS is fine there.
+//!
+//! Every ring ever made sits on a push-only list ([`for_each`]) so the exit
+//! flush finds them all. Rings are never freed.
+//!
+//! Reentrancy: `busy` is set while the owner appends. A signal handler that
+//! interrupts an append on the same thread finds it set and drops its record
+//! (counted) instead of corrupting the slot. In practice the handler only
+//! stops goroutines running user code, never inside a hook, so this does not
+//! happen; the guard makes it impossible rather than unlikely.
+
+use core::cell::{Cell, UnsafeCell};
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering, compiler_fence};
+
+use crate::sched::g::NAME_LEN;
+use crate::sched::m;
+
+/// Records per ring. A full ring is flushed by its owner where that is
+/// allowed, and drops records (counted) where it is not.
+pub const CAP: usize = 4096;
+/// Size of the JSON text buffer a consumer formats into before one write(2).
+pub const TEXT_CAP: usize = 64 << 10;
+
+/// One event, as the hooks record it; formatted to JSON only when flushed.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Rec {
+    /// Event time (start, for slices), ns on `clock::now()`'s scale.
+    pub ts: i64,
+    /// Slices: duration in ns.
+    pub dur: i64,
+    /// Goroutine id (0: none).
+    pub gid: u64,
+    /// Kind-specific: M id, wait reason, event count.
+    pub arg: u64,
+    /// Track (Chrome `tid`): a P id, or one of the `*_TID` tracks.
+    pub tid: u32,
+    pub kind: u8,
+    /// Kind-specific code (why a slice ended, which instant).
+    pub code: u8,
+    pub name_len: u8,
+    pub _pad: u8,
+    pub name: [u8; NAME_LEN],
+}
+
+impl Rec {
+    pub const fn new(kind: u8, code: u8, tid: u32, ts: i64) -> Rec {
+        Rec { ts, dur: 0, gid: 0, arg: 0, tid, kind, code, name_len: 0, _pad: 0, name: [0; NAME_LEN] }
+    }
+}
+
+pub struct Ring {
+    /// Next ring on the all-rings list (set before the ring is published).
+    next: AtomicPtr<Ring>,
+    /// Claimed by a live thread (rings of Ms: forever).
+    owned: AtomicBool,
+    /// The owner is inside `push` (see the module comment). Owner only.
+    busy: AtomicBool,
+    /// Records written: published by the producer with Release.
+    head: AtomicUsize,
+    /// Records consumed: published by the consumer with Release.
+    tail: AtomicUsize,
+    /// The consumer lock: whoever sets it may read records and `text`.
+    flushing: AtomicBool,
+    /// Records dropped because the ring was full or busy.
+    pub dropped: AtomicU64,
+    /// M rings: when the M's goroutine entered a marked blocking call (0:
+    /// not in one) and its id. Owner: the M's thread.
+    pub blocking_since: AtomicI64,
+    pub blocking_gid: AtomicU64,
+    /// M rings: `trace::preempt_async` ran for the preemption now being
+    /// resumed, so the late `trace::preempt(.., true)` is redundant.
+    pub async_marked: AtomicBool,
+    /// M rings: the M track got its name.
+    pub named: AtomicBool,
+    slots: [UnsafeCell<MaybeUninit<Rec>>; CAP],
+    /// Consumer's formatting buffer. Owner: the holder of `flushing`.
+    pub text: UnsafeCell<[u8; TEXT_CAP]>,
+}
+
+// SAFETY: the shared fields are atomics; `slots` follow the SPSC protocol
+// (the producer writes only slots in [head, tail + CAP), the consumer reads
+// only [tail, head)); `text` belongs to the holder of `flushing`.
+unsafe impl Sync for Ring {}
+
+static ALL: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+
+/// Maps zeroed memory for a `T` whose all-zero bit pattern is a valid value.
+/// Async-signal-safe (one system call). None when out of memory.
+fn map_zeroed<T>() -> Option<*mut T> {
+    // SAFETY: a fresh private anonymous mapping; no existing memory touched.
+    let p = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            core::mem::size_of::<T>(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p as *mut T)
+}
+
+/// A new ring, owned by the caller, on the all-rings list.
+fn new_ring() -> Option<&'static Ring> {
+    // A zeroed Ring is valid: atomics at 0/false/null, slots uninitialised.
+    let r = map_zeroed::<Ring>()?;
+    // SAFETY: just mapped, zeroed, ours; never unmapped.
+    let r: &'static Ring = unsafe { &*r };
+    r.owned.store(true, Ordering::Relaxed);
+    let mut head = ALL.load(Ordering::Relaxed);
+    loop {
+        r.next.store(head, Ordering::Relaxed);
+        // Release: a thread walking the list sees the initialised ring.
+        match ALL.compare_exchange_weak(head, r as *const Ring as *mut Ring, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => return Some(r),
+            Err(h) => head = h,
+        }
+    }
+}
+
+/// Calls `f` on every ring ever made.
+pub fn for_each(mut f: impl FnMut(&'static Ring)) {
+    let mut cur = ALL.load(Ordering::Acquire);
+    // SAFETY: rings are never freed; `next` was set before publication.
+    while let Some(r) = unsafe { cur.as_ref() } {
+        f(r);
+        cur = r.next.load(Ordering::Relaxed);
+    }
+}
+
+// --- Rings of Ms: a two-level table indexed by M id. ---
+
+const CHUNK: usize = 1024;
+type Chunk = [AtomicPtr<Ring>; CHUNK];
+/// Covers M ids below 1024 * 1024 (`maxthreads` is at most 1,000,000).
+static MTAB: [AtomicPtr<Chunk>; 1024] = [const { AtomicPtr::new(ptr::null_mut()) }; 1024];
+
+/// The ring of M `id`; creates it on first use. Must be called on that M's
+/// thread (the only writer of its slot). Async-signal-safe.
+pub fn of_m(id: u32) -> Option<&'static Ring> {
+    let (hi, lo) = (id as usize / CHUNK, id as usize % CHUNK);
+    let top = MTAB.get(hi)?;
+    let mut chunk = top.load(Ordering::Acquire);
+    if chunk.is_null() {
+        let fresh = map_zeroed::<Chunk>()?;
+        // AcqRel: publish our zeroed chunk, or see the winner's.
+        match top.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => chunk = fresh,
+            Err(winner) => {
+                // SAFETY: our own unpublished mapping.
+                unsafe { libc::munmap(fresh as *mut libc::c_void, core::mem::size_of::<Chunk>()) };
+                chunk = winner;
+            }
+        }
+    }
+    // SAFETY: chunks are never freed.
+    let slot = unsafe { &(*chunk)[lo] };
+    // SAFETY: rings are never freed.
+    if let Some(r) = unsafe { slot.load(Ordering::Acquire).as_ref() } {
+        return Some(r);
+    }
+    let r = new_ring()?;
+    slot.store(r as *const Ring as *mut Ring, Ordering::Release);
+    Some(r)
+}
+
+// --- Rings of other threads: claimed through a thread-local. ---
+
+/// Gives the ring back when its thread exits.
+struct Claim(Cell<*const Ring>);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // SAFETY: rings are never freed.
+        if let Some(r) = unsafe { self.0.get().as_ref() } {
+            // Release: the next owner sees our records and head.
+            r.owned.store(false, Ordering::Release);
+        }
+    }
+}
+
+thread_local! {
+    static CLAIM: Claim = const { Claim(Cell::new(ptr::null())) };
+}
+
+/// The ring of a thread that is not an M: a free one, or a new one.
+fn of_plain_thread() -> Option<&'static Ring> {
+    CLAIM
+        .try_with(|c| {
+            // SAFETY: rings are never freed.
+            if let Some(r) = unsafe { c.0.get().as_ref() } {
+                return Some(r);
+            }
+            let mut found = None;
+            for_each(|r| {
+                if found.is_none()
+                    // Acquire: the previous owner's records and head.
+                    && r.owned.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                {
+                    found = Some(r);
+                }
+            });
+            let r = found.or_else(new_ring)?;
+            c.0.set(r);
+            Some(r)
+        })
+        .ok()
+        .flatten()
+}
+
+/// The calling thread's ring.
+pub fn current() -> Option<&'static Ring> {
+    match m::current() {
+        Some(m) => of_m(m.id),
+        None => of_plain_thread(),
+    }
+}
+
+impl Ring {
+    fn slot(&self, i: usize) -> *mut Rec {
+        self.slots[i % CAP].get() as *mut Rec
+    }
+
+    /// Appends `rec` (owner only). When the ring is full, `flush` (if given)
+    /// may empty it first; otherwise the record is dropped and counted.
+    #[inline]
+    pub fn push(&self, rec: &Rec, flush: Option<fn(&Ring)>) {
+        if self.busy.load(Ordering::Relaxed) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.busy.store(true, Ordering::Relaxed);
+        // Only a signal handler on this very thread can observe `busy`:
+        // a compiler fence orders it against the slot writes.
+        compiler_fence(Ordering::SeqCst);
+        let head = self.head.load(Ordering::Relaxed);
+        // Acquire: the consumer is done with the slots it released.
+        let mut room = head.wrapping_sub(self.tail.load(Ordering::Acquire)) < CAP;
+        if !room && let Some(flush) = flush {
+            flush(self);
+            room = head.wrapping_sub(self.tail.load(Ordering::Acquire)) < CAP;
+        }
+        if room {
+            // SAFETY: slot `head` is outside [tail, head): no consumer reads it.
+            unsafe { self.slot(head).write(*rec) };
+            // Release: the record before the new head.
+            self.head.store(head.wrapping_add(1), Ordering::Release);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        compiler_fence(Ordering::SeqCst);
+        self.busy.store(false, Ordering::Relaxed);
+    }
+
+    /// Takes the consumer lock, waiting at most `patience_ns`.
+    pub fn lock_consumer(&self, patience_ns: i64) -> bool {
+        let deadline = crate::clock::now().saturating_add(patience_ns);
+        loop {
+            if self.flushing.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return true;
+            }
+            if crate::clock::now() > deadline {
+                return false;
+            }
+            // SAFETY: no preconditions.
+            unsafe { libc::sched_yield() };
+        }
+    }
+
+    pub fn unlock_consumer(&self) {
+        self.flushing.store(false, Ordering::Release);
+    }
+
+    /// Consumer (holding the lock): calls `f` on each record in order,
+    /// releasing each slot once `f` returns.
+    pub fn consume(&self, mut f: impl FnMut(&Rec)) {
+        // Acquire: the records before the producer's head.
+        let head = self.head.load(Ordering::Acquire);
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        while tail != head {
+            // SAFETY: slot `tail` is in [tail, head): written and published,
+            // and the producer does not touch it until we move `tail` past it.
+            let rec = unsafe { self.slot(tail).read() };
+            tail = tail.wrapping_add(1);
+            // Release: we are done reading the slot.
+            self.tail.store(tail, Ordering::Release);
+            f(&rec);
+        }
+    }
+}
