@@ -186,10 +186,22 @@ impl Chan {
     }
 
     /// Copies one element; a null pointer on either side skips the copy.
+    #[inline]
     fn copy(&self, from: *const u8, to: *mut u8) {
-        if self.elem_size > 0 && !from.is_null() && !to.is_null() {
-            // SAFETY: both point to elem_size bytes (C API contract / our buffer).
-            unsafe { ptr::copy_nonoverlapping(from, to, self.elem_size) };
+        if from.is_null() || to.is_null() {
+            return;
+        }
+        // SAFETY: both point to elem_size bytes (C API contract / our
+        // buffer); unaligned accesses for the common word sizes avoid a
+        // memcpy call.
+        unsafe {
+            match self.elem_size {
+                0 => {}
+                4 => (to as *mut u32).write_unaligned((from as *const u32).read_unaligned()),
+                8 => (to as *mut u64).write_unaligned((from as *const u64).read_unaligned()),
+                16 => (to as *mut u128).write_unaligned((from as *const u128).read_unaligned()),
+                n => ptr::copy_nonoverlapping(from, to, n),
+            }
         }
     }
 
@@ -266,6 +278,7 @@ impl Chan {
         self.op(out, block, false)
     }
 
+    #[inline(always)]
     fn op(&self, elem: *mut u8, block: Block, send: bool) -> i32 {
         let _rt = sched::enter();
         let st = self.lock();
@@ -282,6 +295,13 @@ impl Chan {
             self.unlock();
             return libc::EAGAIN;
         }
+        self.wait_locked(st, elem, block, send)
+    }
+
+    /// The blocking half of a send or receive, entered with the lock held
+    /// and nothing ready (kept out of line: its frame is large).
+    #[inline(never)]
+    fn wait_locked(&self, st: &mut State, elem: *mut u8, block: Block, send: bool) -> i32 {
         let timed = block != Block::Forever;
         if timed {
             self.retain();

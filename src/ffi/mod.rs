@@ -33,14 +33,25 @@ pub(crate) fn call<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
 /// The error returned when a runtime bug panicked, or in a fork child.
 pub(crate) const EBUG: i32 = libc::ENOTRECOVERABLE;
 
+/// The calling thread's errno; on a worker thread without a libc call (its
+/// address is cached in the M).
+#[inline]
+fn errno_ptr() -> *mut i32 {
+    match crate::sched::m::current() {
+        Some(m) => m.errno_loc.get(),
+        // SAFETY: always valid for the calling thread.
+        None => unsafe { libc::__errno_location() },
+    }
+}
+
 #[inline]
 fn errno() -> i32 {
     // SAFETY: the calling thread's errno.
-    unsafe { *libc::__errno_location() }
+    unsafe { *errno_ptr() }
 }
 
 #[inline]
 fn set_errno(v: i32) {
     // SAFETY: as above.
-    unsafe { *libc::__errno_location() = v };
+    unsafe { *errno_ptr() = v };
 }

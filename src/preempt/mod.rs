@@ -137,6 +137,7 @@ pub fn spawn_thread(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, ar
 pub fn thread_init(m: &'static M) {
     // SAFETY: plain system calls on the calling thread.
     unsafe {
+        m.errno_loc.set(libc::__errno_location());
         let tid = libc::gettid();
         m.tid.store(tid, Ordering::Relaxed);
         let mut clock: libc::clockid_t = 0;

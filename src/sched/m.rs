@@ -49,6 +49,9 @@ pub type Unlock = (unsafe fn(*mut ()), *mut ());
 
 /// Work a goroutine leaves for whoever runs next on its M, done once the
 /// goroutine's context is saved (so nobody can resume it half-switched).
+/// Stored in the M as plain words (see `M::set_tail`): a wide copy of the
+/// enum between differently sized stores stalls store forwarding on the
+/// hottest path there is.
 #[derive(Clone, Copy)]
 pub enum Tail {
     None,
@@ -78,8 +81,12 @@ pub struct M {
     pub spinning: AtomicBool,
     /// The goroutine locked to this thread, if any.
     pub lockedg: AtomicPtr<G>,
-    /// Owner: this thread.
-    pub tail: OwnedCell<Tail>,
+    /// The pending `Tail`, as (kind, a, b). Owner: this thread.
+    tail_kind: OwnedCell<u8>,
+    tail_a: OwnedCell<usize>,
+    tail_b: OwnedCell<usize>,
+    /// This thread's `errno` (its address never changes).
+    pub errno_loc: OwnedCell<*mut i32>,
     /// A runnable G found by a goroutine's fast switch that must run
     /// elsewhere; g0 deals with it. Owner: this thread.
     pub pending: OwnedCell<*mut G>,
@@ -118,7 +125,10 @@ impl M {
             ustate: AtomicU32::new(U_RUNTIME),
             spinning: AtomicBool::new(false),
             lockedg: AtomicPtr::new(ptr::null_mut()),
-            tail: OwnedCell::new(Tail::None),
+            tail_kind: OwnedCell::new(0),
+            tail_a: OwnedCell::new(0),
+            tail_b: OwnedCell::new(0),
+            errno_loc: OwnedCell::new(ptr::null_mut()),
             pending: OwnedCell::new(ptr::null_mut()),
             schedlink: AtomicPtr::new(ptr::null_mut()),
             alllink: AtomicPtr::new(ptr::null_mut()),
@@ -166,6 +176,44 @@ impl M {
 }
 
 impl M {
+    #[inline(always)]
+    pub fn set_tail(&self, tail: Tail) {
+        let (kind, a, b) = match tail {
+            Tail::None => (0, 0, 0),
+            Tail::Requeue(g) => (1, g as usize, 0),
+            Tail::RequeueGlobal(g) => (2, g as usize, 0),
+            Tail::Park(None) => (3, 0, 0),
+            Tail::Park(Some((f, arg))) => (4, f as usize, arg as usize),
+            Tail::Exit(g) => (5, g as usize, 0),
+        };
+        self.tail_kind.set(kind);
+        self.tail_a.set(a);
+        self.tail_b.set(b);
+    }
+
+    /// The pending tail, cleared.
+    #[inline(always)]
+    pub fn take_tail(&self) -> Tail {
+        let tail = self.tail();
+        self.tail_kind.set(0);
+        tail
+    }
+
+    /// The pending tail (trace reads it to tell why a goroutine stopped).
+    #[inline(always)]
+    pub fn tail(&self) -> Tail {
+        let (a, b) = (self.tail_a.get(), self.tail_b.get());
+        match self.tail_kind.get() {
+            0 => Tail::None,
+            1 => Tail::Requeue(a as *mut G),
+            2 => Tail::RequeueGlobal(a as *mut G),
+            3 => Tail::Park(None),
+            // SAFETY: stored from a function pointer of this type by set_tail.
+            4 => Tail::Park(Some((unsafe { core::mem::transmute::<usize, unsafe fn(*mut ())>(a) }, b as *mut ()))),
+            _ => Tail::Exit(a as *mut G),
+        }
+    }
+
     /// Makes this parked M, about to be handed a P by the calling thread
     /// (which is about to block), run on the caller's CPU: that CPU is about
     /// to go idle, while the kernel would often wake the M on a busy one and

@@ -757,7 +757,7 @@ pub fn switch_away(tail: Tail) {
     let m = m::current().unwrap();
     let g = m.curg.load(Ordering::Relaxed);
     let p = m.p().unwrap();
-    m.tail.set(tail);
+    m.set_tail(tail);
     trace::go_stop(p, g);
     // SAFETY: g is the running goroutine, so its context slot is ours to
     // write; `next`'s saved context is valid while it sits in a run queue.
@@ -813,7 +813,7 @@ fn run_prepare(m: &M, p: &P, g: *mut G) {
 
 /// Finishes the switch that brought us here: the previous goroutine's tail.
 fn finish_switch(m: &'static M) {
-    match m.tail.replace(Tail::None) {
+    match m.take_tail() {
         Tail::None => {}
         Tail::Requeue(g) => {
             // SAFETY: the previous G, now fully switched out.

@@ -399,7 +399,7 @@ fn go_start_slow(p: &P, g: *mut G) {
 fn go_stop_slow(p: &P, g: *mut G) {
     let Some(gr) = g_ref(g) else { return };
     // switch_away sets the M's tail just before calling us: it says why.
-    let (why, arg) = match m::current().map(|m| m.tail.get()) {
+    let (why, arg) = match m::current().map(|m| m.tail()) {
         Some(Tail::Park(..)) => (W_PARKED, gr.wait_reason.load(Ordering::Relaxed) as u64),
         Some(Tail::Requeue(_)) => (W_YIELD, 0),
         Some(Tail::RequeueGlobal(_)) => (W_PREEMPT_COOP, 0),
