@@ -16,7 +16,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use crate::{clock, trace};
-use crate::sched::m::{self, U_LOST, user_state};
+use crate::sched::m::{self, user_state};
 use crate::sched::p::{P, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
 use crate::sync::mutex::Mutex;
@@ -83,7 +83,7 @@ pub fn stop() -> i32 {
             }
             if !m.thread_running() {
                 // Blocked in the kernel: take its P without a signal.
-                if m.ustate.compare_exchange(user, U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                if m.take_p(p) {
                     p.m.store(ptr::null_mut(), Ordering::Relaxed);
                     trace::retake(p, m);
                     sched::stop_p(&mut lock(), p);

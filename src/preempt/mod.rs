@@ -244,11 +244,14 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         return; // nobody else wants this P
     }
     // Claim the M's state: sysmon may be taking the P at this very moment.
-    if m.ustate.compare_exchange(ustate, U_RUNTIME, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+    let claimed = m.claim_runtime();
+    if claimed != ustate {
+        // The P was just taken: run on without it; a later tick stops us.
+        m.set_ustate(claimed);
         return refuse(st, true);
     }
     if !stop_preempted(m, p) {
-        m.ustate.store(ustate, Ordering::Release);
+        m.set_ustate(ustate);
         return refuse(st, true);
     }
     st.refusals = 0;
@@ -258,7 +261,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     if tick {
         arm_timer(st, cfg().preempt_ns, cfg().preempt_ns);
     }
-    m.ustate.store(user_state(p), Ordering::Release);
+    m.set_ustate(user_state(p));
 }
 
 /// Not now. With `retry`, the CPU timer fires again soon rather than a whole

@@ -17,10 +17,19 @@
 //! - `LOST`: running goroutine code, but its P was taken.
 //! - `BLOCKING`: inside `gort_blocking_begin/end`; the P was given away.
 //!
-//! The M itself moves out of USER/LOST/BLOCKING with an atomic swap when it
-//! enters the runtime, so it and a taker can never both believe they own the
-//! P. Encoding the P's id in the USER value makes a CAS against a stale view
-//! fail instead of taking a P the M no longer holds.
+//! Encoding the P's id in the USER value makes a taker's CAS against a stale
+//! view fail instead of taking a P the M no longer holds.
+//!
+//! Entering the runtime must never race with a taker: both would believe
+//! they own the P. An atomic swap would settle it, but every runtime call
+//! pays for it. Instead the M uses a plain store (`claim_runtime`) and the
+//! rare taker pays (`take_p`): it announces itself in `take`, then issues
+//! `membarrier(PRIVATE_EXPEDITED)`, which runs a full barrier on every thread
+//! of the process, then CASes `ustate`. Either the M's RUNTIME store is
+//! visible to that CAS (which fails), or the M's check of `take`, after its
+//! store, sees the announcement and waits for the verdict: Dekker's
+//! algorithm with the expensive fence on one side only. Without membarrier
+//! (old kernels, seccomp) the M swaps instead.
 
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, Ordering};
@@ -41,6 +50,32 @@ pub fn user_state(p: &P) -> u32 {
 
 pub fn ustate_kind(v: u32) -> u32 {
     v & 3
+}
+
+/// `M::take` values.
+const TAKE_NONE: u32 = 0;
+const TAKE_DECIDING: u32 = 1;
+const TAKE_TAKEN: u32 = 2;
+
+/// Whether `membarrier(PRIVATE_EXPEDITED)` is available (see the module
+/// comment); decided once at start.
+static ASYMMETRIC: AtomicBool = AtomicBool::new(false);
+
+const MEMBARRIER_CMD_QUERY: i32 = 0;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 1 << 4;
+
+/// Registers for expedited private membarriers; falls back to swaps if the
+/// kernel cannot.
+pub fn init_membarrier() {
+    // SAFETY: plain membarrier queries and registration.
+    let ok = unsafe {
+        let cmds = libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_QUERY, 0);
+        cmds > 0
+            && cmds as i32 & MEMBARRIER_CMD_PRIVATE_EXPEDITED != 0
+            && libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0
+    };
+    ASYMMETRIC.store(ok, Ordering::Relaxed);
 }
 
 /// A function and its argument, run once a parked goroutine's context is
@@ -77,6 +112,8 @@ pub struct M {
     pub nextp: AtomicPtr<P>,
     pub park: Note,
     pub ustate: AtomicU32,
+    /// A taker's announcement and verdict (see the module comment).
+    take: AtomicU32,
     /// Looking for work to steal; set by whoever wakes the M to spin.
     pub spinning: AtomicBool,
     /// The goroutine locked to this thread, if any.
@@ -123,6 +160,7 @@ impl M {
             nextp: AtomicPtr::new(ptr::null_mut()),
             park: Note::new(),
             ustate: AtomicU32::new(U_RUNTIME),
+            take: AtomicU32::new(TAKE_NONE),
             spinning: AtomicBool::new(false),
             lockedg: AtomicPtr::new(ptr::null_mut()),
             tail_kind: OwnedCell::new(0),
@@ -176,6 +214,69 @@ impl M {
 }
 
 impl M {
+    /// Called on the M's own thread (or its signal handler) to enter the
+    /// runtime: sets `ustate` to RUNTIME and returns what it was, with a
+    /// USER whose P a taker just took reported as LOST.
+    #[inline(always)]
+    pub fn claim_runtime(&self) -> u32 {
+        if !ASYMMETRIC.load(Ordering::Relaxed) {
+            return self.ustate.swap(U_RUNTIME, Ordering::AcqRel);
+        }
+        let prev = self.ustate.load(Ordering::Relaxed);
+        if prev == U_RUNTIME {
+            return prev;
+        }
+        self.ustate.store(U_RUNTIME, Ordering::Relaxed);
+        // Keeps the compiler from hoisting the check above the store; the
+        // hardware side is the taker's membarrier.
+        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        if self.take.load(Ordering::Relaxed) != TAKE_NONE {
+            return self.claim_slow(prev);
+        }
+        prev
+    }
+
+    #[cold]
+    fn claim_slow(&self, prev: u32) -> u32 {
+        loop {
+            match self.take.load(Ordering::Acquire) {
+                TAKE_DECIDING => core::hint::spin_loop(),
+                TAKE_TAKEN => {
+                    self.take.store(TAKE_NONE, Ordering::Relaxed);
+                    return U_LOST;
+                }
+                _ => return prev,
+            }
+        }
+    }
+
+    /// Called by another thread (sysmon, a stop-the-world) that saw this M
+    /// running user code while holding `p`: takes `p` from it. Returns true
+    /// if `p` is now the caller's; the M finds out at its next runtime call.
+    pub fn take_p(&self, p: &P) -> bool {
+        let user = user_state(p);
+        if !ASYMMETRIC.load(Ordering::Relaxed) {
+            return self.ustate.compare_exchange(user, U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok();
+        }
+        if self.ustate.load(Ordering::Relaxed) != user
+            || self.take.compare_exchange(TAKE_NONE, TAKE_DECIDING, Ordering::AcqRel, Ordering::Relaxed).is_err()
+        {
+            return false;
+        }
+        // SAFETY: registered at start; runs a barrier on every thread of ours.
+        unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) };
+        let taken = self.ustate.compare_exchange(user, U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok();
+        self.take.store(if taken { TAKE_TAKEN } else { TAKE_NONE }, Ordering::Release);
+        taken
+    }
+
+    /// Back to user code (or a blocking call): the M's own thread only.
+    #[inline(always)]
+    pub fn set_ustate(&self, v: u32) {
+        // Release: whoever takes our P later sees our runtime writes.
+        self.ustate.store(v, Ordering::Release);
+    }
+
     #[inline(always)]
     pub fn set_tail(&self, tail: Tail) {
         let (kind, a, b) = match tail {

@@ -41,7 +41,7 @@
 //! itself instead (`next_g`).
 //!
 //! Entering the runtime. Every runtime call from a goroutine starts with
-//! `enter()`: one atomic swap of `M::ustate` to RUNTIME (see `m` for the
+//! `enter()`: one plain store of `M::ustate` to RUNTIME (see `m` for the
 //! protocol that lets sysmon take the P of a thread blocked in C), and a
 //! check of the goroutine's preemption flag. Dropping the returned token
 //! returns to user code. Plain threads get `None` and take their own paths
@@ -279,6 +279,7 @@ pub fn ensure_started() {
 
 fn start() {
     let cfg = CONFIG.get_or_init(Config::from_env);
+    m::init_membarrier();
     preempt::init();
     alloc_ps(cfg.maxprocs);
     SCHED.nprocs.store(cfg.maxprocs, Ordering::Release);
@@ -375,8 +376,7 @@ pub struct InRuntime {
 #[inline]
 pub fn enter() -> Option<InRuntime> {
     let m = m::current()?;
-    // AcqRel: ordered against sysmon's CAS on the same word (see m.rs).
-    let prev = m.ustate.swap(U_RUNTIME, Ordering::AcqRel);
+    let prev = m.claim_runtime();
     match ustate_kind(prev) {
         U_USER => {}
         U_RUNTIME => return Some(InRuntime { nested: true, _not_send: PhantomData }),
@@ -413,11 +413,10 @@ fn leave() {
         // Inside gort_blocking_begin/end: give the P away for the C call.
         let p = releasep(m);
         Stats::bump(&SCHED.stats.handoffs);
-        m.ustate.store(U_BLOCKING, Ordering::Release);
+        m.set_ustate(U_BLOCKING);
         handoffp(p);
     } else {
-        // Release: whoever takes our P later sees our runtime writes.
-        m.ustate.store(user_state(m.p().unwrap()), Ordering::Release);
+        m.set_ustate(user_state(m.p().unwrap()));
     }
 }
 

@@ -26,7 +26,7 @@
 
 use core::sync::atomic::{AtomicI64, Ordering};
 
-use super::m::{U_LOST, user_state};
+use super::m::user_state;
 use super::p::{P_RUNNING, Watch};
 use super::{SCHED, Stats, allp, cfg, handoffp, nprocs, others_waiting};
 use crate::sync::note::Note;
@@ -211,7 +211,7 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
             w.cpu_at = now;
             if mostly_blocked
                 && !m.thread_running()
-                && m.ustate.compare_exchange(user_state(p), U_LOST, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+                && m.take_p(p)
             {
                 // The P is ours now: the M will find out at its next runtime call.
                 p.m.store(core::ptr::null_mut(), Ordering::Relaxed);

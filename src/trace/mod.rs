@@ -26,8 +26,8 @@
 //!   (entered `gort_blocking_begin`, the P is handed off), `retaken` (sysmon
 //!   or a stop-the-world took the P of a thread blocked in C), `running at
 //!   exit`, or `superseded` (the P started another goroutine with no stop
-//!   hook in between: an async preemption traced only after the fact, see
-//!   `preempt`). Instants on the same track: `preempt async`, `preempt
+//!   hook in between; no path does that today, so seeing it means a hook
+//!   is missing). Instants on the same track: `preempt async`, `preempt
 //!   coop`, `retake`, `blocking begin`, `blocking end`, `go create`,
 //!   `unpark`.
 //! - `world` (tid 10000): `stop the world` slices (from the request to a
@@ -59,8 +59,8 @@
 //!
 //! # Async-signal-safety (read before editing)
 //!
-//! `preempt_async`, `preempt(.., true)` and `go_start` (through
-//! `sched::resume_bound`) run inside the SIGURG handler on the M's own
+//! `preempt_async` and `go_start` (through `sched::resume_bound`) run
+//! inside the SIGURG handler on the M's own
 //! thread, which interrupted arbitrary user code. Everything they reach
 //! must not allocate, take a lock another thread could hold while this one
 //! is interrupted, or use stdio: they use atomics, the thread's ring
@@ -430,7 +430,7 @@ fn preempt_slow(m: &M, g: *mut G, async_: bool) {
     if r.async_marked.swap(false, Ordering::Relaxed) {
         return; // preempt_async marked it when it happened
     }
-    // Stopgap until preempt_async is called at the stop: mark it late.
+    // No preempt_async for this stop: mark it late rather than never.
     let mut rec = Rec::new(K_INSTANT, I_PREEMPT_ASYNC, tid, clock::now());
     rec.gid = gr.id();
     rec.arg = m.id as u64;
@@ -439,7 +439,6 @@ fn preempt_slow(m: &M, g: *mut G, async_: bool) {
 
 #[cold]
 #[inline(never)]
-#[allow(dead_code)]
 fn preempt_async_slow(m: &M, p: Option<&P>, g: *mut G) {
     let Some(gr) = g_ref(g) else { return };
     let Some(r) = ring::current() else { return };
@@ -488,7 +487,6 @@ fn stw_slow(took_ns: i64) {
 
 #[cold]
 #[inline(never)]
-#[allow(dead_code)]
 fn stw_end_slow() {
     let since = WORLD_STOPPED_AT.swap(0, Ordering::Relaxed);
     if since != 0 {
@@ -577,10 +575,11 @@ pub fn unpark(g: *mut G) {
     }
 }
 
-/// `g` was preempted on `m`: cooperatively at a runtime call (before the
-/// switch), or asynchronously (today: from the signal handler after `g`
-/// resumed; redundant once `preempt_async` is called at the stop).
-/// Async-signal-safe.
+/// `g` is being preempted cooperatively on `m`, at a runtime call, before
+/// the switch (`async_` false). Async preemptions are reported by
+/// `preempt_async`; `async_` true is still accepted, from the handler after
+/// `g` resumed, and marks the preemption at that late time unless
+/// `preempt_async` already did. Async-signal-safe.
 #[inline]
 pub fn preempt(m: &M, g: *mut G, async_: bool) {
     if enabled() {
@@ -591,8 +590,6 @@ pub fn preempt(m: &M, g: *mut G, async_: bool) {
 /// The SIGURG handler on `m` committed to stopping `g`; `p` (if `m` held
 /// one) is about to be handed on. Call with `m` still holding `p`.
 /// Async-signal-safe, lock-free: may be called under the scheduler lock.
-/// (Not called yet: see /work/ready/reports/trace-hooks.md, item 1.)
-#[allow(dead_code)]
 #[inline]
 pub fn preempt_async(m: &M, p: Option<&P>, g: *mut G) {
     if enabled() {
@@ -618,8 +615,6 @@ pub fn stw(took_ns: i64) {
 }
 
 /// The world is being started again.
-/// (Not called yet: see /work/ready/reports/trace-hooks.md, item 4.)
-#[allow(dead_code)]
 #[inline]
 pub fn stw_end() {
     if enabled() {

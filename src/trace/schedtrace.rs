@@ -22,19 +22,24 @@
 //! ```
 //!
 //! - P `status` uses Go's numbers: 0 idle, 1 running, 3 stopped for a
-//!   stop-the-world (`_Pgcstop`). `m` is -1 when no M holds the P.
+//!   stop-the-world (`_Pgcstop`). `m` is -1 when no M holds the P; a
+//!   running P with `m=-1` is being handed from one M to another (released
+//!   by a preemption handler, a blocking call or sysmon, not yet picked up).
 //! - M `state` is the M's `ustate`: `runtime` (in the scheduler or a
 //!   runtime call), `user` (running goroutine code with its P), `lost`
 //!   (running goroutine code after its P was taken: blocked in C), or
 //!   `blocking` (inside `gort_blocking_begin/end`, P handed off). An M with
 //!   no P and no goroutine is parked (idle or spare).
-//! - G lines cover the goroutines the Ms know: running, bound to a thread
-//!   (`gort_lock_os_thread`), or stopped by a preemption signal with their
-//!   registers held by their M. `status` is gort's: 1 runnable, 2 running,
-//!   3 waiting, 4 preempted (stopped, bound to its M); waiting ones show the
-//!   reason in parentheses (`status=3(chan receive)`). Goroutines sitting
-//!   in run queues or parked on channels are counted by the summary, not
-//!   listed (the queues cannot be walked from outside yet).
+//! - G lines cover the goroutines the scheduler can reach: those the Ms
+//!   run or are bound to (`gort_lock_os_thread`, or stopped by a preemption
+//!   signal with their registers held by their M), then those in each P's
+//!   run queue, then those in the global and wake queues (at most
+//!   `MAX_QUEUED` of these, followed by a line saying how many more there
+//!   are). `status` is gort's: 1 runnable, 2 running, 3 waiting, 4
+//!   preempted (stopped, bound to its M); the parentheses hold the state,
+//!   or the wait reason (`status=3(chan receive)`). Goroutines parked on
+//!   channels, timers or mutexes are in no queue and are not listed (the
+//!   runtime keeps no list of all goroutines).
 //!
 //! Everything is read with relaxed atomic loads while the scheduler runs, so
 //! one block is not an atomic snapshot (Go's isn't either).
@@ -46,6 +51,9 @@ use crate::sched::g::{G, G_IDLE, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, 
 use crate::sched::m::{U_BLOCKING, U_LOST, U_RUNTIME, U_USER, ustate_kind};
 use crate::sched::p::{P_IDLE, P_RUNNING, P_STOPPED};
 use crate::sched::{SCHED, all_ms, allp, nprocs};
+
+/// Most goroutines listed from the global and wake queues per block.
+const MAX_QUEUED: usize = 1000;
 
 /// One `schedtrace` block on stderr, written with a single write(2) so it
 /// is not interleaved with other output at line granularity.
@@ -98,6 +106,7 @@ fn detail_lines(out: &mut String) {
         );
     }
     let mut known: Vec<*mut G> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut ms: Vec<_> = all_ms().collect();
     ms.sort_by_key(|m| m.id);
     for m in &ms {
@@ -124,8 +133,39 @@ fn detail_lines(out: &mut String) {
             },
         );
         for g in [curg, lockedg] {
-            if !g.is_null() && !known.contains(&g) {
+            if !g.is_null() && seen.insert(g) {
                 known.push(g);
+            }
+        }
+    }
+    // Local run queues: racy walks (the owners keep running).
+    for id in 0..nprocs() {
+        allp(id).runq.for_each(|g| {
+            if seen.insert(g) {
+                known.push(g);
+            }
+        });
+    }
+    // Global and wake queues, under the scheduler lock (sysmon may take it).
+    let mut unlisted = 0u64;
+    {
+        let mut lk = crate::sched::lock();
+        let st = lk.st();
+        let mut listed = 0;
+        for q in [&st.runq, &st.wakeq] {
+            let mut cur = q.peek();
+            while let Some(g) = cur {
+                if listed < MAX_QUEUED {
+                    if seen.insert(g) {
+                        known.push(g);
+                    }
+                    listed += 1;
+                } else {
+                    unlisted += 1;
+                }
+                // SAFETY: queued Gs are live; their links are stable under the lock.
+                let next = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
+                cur = (!next.is_null()).then_some(next);
             }
         }
     }
@@ -149,6 +189,9 @@ fn detail_lines(out: &mut String) {
             let _ = write!(out, " name={name}");
         }
         out.push('\n');
+    }
+    if unlisted > 0 {
+        let _ = writeln!(out, "  ... {unlisted} more goroutines in the global and wake queues");
     }
 }
 
