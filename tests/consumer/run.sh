@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# End-to-end check of gort's packaging, as a downstream user meets it:
+#   1. configure, build and install gort with CMake into a scratch prefix
+#      (the C/C++ tests are built and registered with CTest on the way);
+#   2. build tests/consumer with find_package(gort) -- shared and static,
+#      C and C++ -- and run the programs;
+#   3. build the consumer programs with `pkg-config --cflags --libs gort`
+#      (and a static link from `pkg-config --static`) and run them.
+#
+# Usage: tests/consumer/run.sh [WORK_DIR]
+#   WORK_DIR  scratch directory (default: a new temporary one). Reusing one
+#             keeps its cargo build: a rerun takes seconds, not a minute.
+# Environment:
+#   CARGO               cargo to build with (default: the one on PATH)
+#   CC, CXX             compilers, as CMake reads them
+#   GORT_CTEST_ARGS     if set, also run `ctest $GORT_CTEST_ARGS` in gort's
+#                       build directory (e.g. "-L cpp" or "-R chan_")
+# Needs cmake (3.16+), pkg-config, a C and a C++ compiler, readelf.
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=${1:-$(mktemp -d "${TMPDIR:-/tmp}/gort-consumer.XXXXXX")}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+build=$work/gort-build
+prefix=$work/prefix
+consumer=$work/consumer-build
+jobs=$(nproc 2>/dev/null || echo 2)
+rm -rf "$prefix" "$consumer" "$work/pkg-config"
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf 'FAILED: %s\n' "$*" >&2; exit 1; }
+run() { printf '+ %s\n' "$*"; "$@"; }
+
+version=$(sed -n 's/^version[[:space:]]*=[[:space:]]*"\([0-9.]*\)".*/\1/p' "$src/Cargo.toml" | head -n 1)
+[ -n "$version" ] || fail "no version in Cargo.toml"
+
+step "configure gort $version ($src)"
+# The configured prefix is a decoy: installing with --prefix must still
+# produce a gort.pc and a gortConfig.cmake that point at the real prefix.
+run cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$work/not-the-prefix" -DGORT_BUILD_TESTS=ON \
+    ${CARGO:+-DCARGO="$CARGO"}
+
+step "build gort (cargo build --release, then the C/C++ tests)"
+run cmake --build "$build" --parallel "$jobs"
+
+step "check the CTest registration against the test headers"
+expected=0
+for f in "$src"/c-tests/*.c "$src"/c-tests/*.cpp; do
+    [ -e "$f" ] || continue
+    n=$(head -n 30 "$f" | grep -c '^[[:space:]]*// env:' || true)
+    expected=$((expected + (n > 0 ? n : 1)))
+done
+registered=$(cd "$build" && ctest -N | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')
+echo "tests registered: $registered, expected from c-tests/ headers: $expected"
+[ "$registered" = "$expected" ] || fail "ctest registered $registered tests, expected $expected"
+if [ -n "${GORT_CTEST_ARGS:-}" ]; then
+    # shellcheck disable=SC2086  # word splitting intended
+    (cd "$build" && run ctest --output-on-failure $GORT_CTEST_ARGS)
+fi
+
+step "install into $prefix"
+run cmake --install "$build" --prefix "$prefix"
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$build/CMakeCache.txt")
+case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
+for f in "$libdir/libgort.so" "$libdir/libgort.a" "$prefix/include/gort.h" "$prefix/include/gort.hpp" \
+    "$libdir/pkgconfig/gort.pc" "$libdir/cmake/gort/gortConfig.cmake" \
+    "$libdir/cmake/gort/gortConfigVersion.cmake"; do
+    [ -f "$f" ] || fail "not installed: $f"
+done
+soname=$(readelf -d "$libdir/libgort.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libgort.so ] || fail "installed libgort.so has soname '$soname', expected libgort.so"
+echo "installed; soname $soname"
+if grep -rq "not-the-prefix" "$libdir/pkgconfig/gort.pc" "$libdir/cmake/gort/"; then
+    fail "installed files name the configure-time prefix instead of $prefix"
+fi
+
+check_output() {  # program expected-line-start
+    local out
+    out=$("$1") || fail "$1 exited with status $?"
+    echo "$out"
+    case $out in "$2"*) ;; *) fail "$1 printed '$out'" ;; esac
+}
+needs_libgort() { readelf -d "$1" | grep -q 'NEEDED.*\[libgort\.so\]'; }
+
+step "consumer with find_package(gort $version)"
+run cmake -S "$src/tests/consumer" -B "$consumer" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix" -DGORT_EXPECT_VERSION="$version"
+run cmake --build "$consumer" --parallel "$jobs"
+for lang in c cpp; do
+    needs_libgort "$consumer/consumer_${lang}_shared" || fail "consumer_${lang}_shared does not load libgort.so"
+    ! needs_libgort "$consumer/consumer_${lang}_static" || fail "consumer_${lang}_static loads libgort.so"
+    check_output "$consumer/consumer_${lang}_shared" "consumer.$lang: sum="
+    check_output "$consumer/consumer_${lang}_static" "consumer.$lang: sum="
+done
+
+step "consumer with pkg-config"
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+pcver=$(pkg-config --modversion gort)
+[ "$pcver" = "$version" ] || fail "pkg-config says gort $pcver, expected $version"
+out=$work/pkg-config
+mkdir -p "$out"
+# shellcheck disable=SC2046  # word splitting intended
+run "${CC:-cc}" "$src/tests/consumer/consumer.c" -o "$out/consumer_c" $(pkg-config --cflags --libs gort)
+# shellcheck disable=SC2046
+run "${CXX:-c++}" -std=c++17 "$src/tests/consumer/consumer.cpp" -o "$out/consumer_cpp" $(pkg-config --cflags --libs gort)
+static_libs=$(pkg-config --static --libs gort)
+static_libs=${static_libs/-lgort/-Wl,-Bstatic -lgort -Wl,-Bdynamic}
+# shellcheck disable=SC2046,SC2086
+run "${CC:-cc}" "$src/tests/consumer/consumer.c" -o "$out/consumer_c_static" $(pkg-config --cflags gort) $static_libs
+! needs_libgort "$out/consumer_c_static" || fail "consumer_c_static (pkg-config --static) loads libgort.so"
+LD_LIBRARY_PATH=$libdir check_output "$out/consumer_c" "consumer.c: sum="
+LD_LIBRARY_PATH=$libdir check_output "$out/consumer_cpp" "consumer.cpp: sum="
+check_output "$out/consumer_c_static" "consumer.c: sum="
+
+printf '\nconsumer flow: ok (gort %s; work dir %s)\n' "$version" "$work"
