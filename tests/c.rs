@@ -20,6 +20,8 @@
 //! `GORT_TEST_JOBS=N` runs N tests at once (default 1: the preemption tests
 //! measure fairness and need the machine to themselves).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,7 @@ use std::time::{Duration, Instant};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let lib_dir = built_library_dir();
+    let lib_dir = support::cdylib_dir();
     let out_dir = lib_dir.join("c-tests");
     std::fs::create_dir_all(&out_dir).expect("create output directory");
 
@@ -76,14 +78,6 @@ fn main() {
         println!("C tests: {} FAILED\n", failures.len());
         std::process::exit(1);
     }
-}
-
-/// `target/<profile>/`, where cargo put `libgort.so` for this test run.
-fn built_library_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..").to_path_buf();
-    assert!(dir.join("libgort.so").exists(), "libgort.so not found in {}", dir.display());
-    dir
 }
 
 struct Header {

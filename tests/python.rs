@@ -20,6 +20,8 @@
 //! timeout in seconds (default 600). Without a Python interpreter the run
 //! prints a SKIPPED line and succeeds.
 
+mod support;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,7 +31,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bindings = root.join("bindings").join("python");
-    let lib_dir = built_library_dir();
+    let lib_dir = support::cdylib_dir();
     let library = lib_dir.join("libgort.so");
 
     let python = std::env::var("GORT_PYTHON").unwrap_or_else(|_| "python3".to_string());
@@ -107,14 +109,6 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// `target/<profile>/`, where cargo put `libgort.so` for this test run.
-fn built_library_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..").to_path_buf();
-    assert!(dir.join("libgort.so").exists(), "libgort.so not found in {}", dir.display());
-    dir
 }
 
 fn compiler() -> cc::Tool {
