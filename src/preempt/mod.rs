@@ -194,6 +194,12 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // SAFETY: the handler runs on m's own thread.
     let st = unsafe { m.sig.get_mut() };
     let requested = m.preempt_req.swap(0, Ordering::Acquire) != 0 || SCHED.gcwaiting.load(Ordering::Relaxed);
+    // SAFETY: Gs are never freed.
+    if SCHED.gcwaiting.load(Ordering::Relaxed)
+        && unsafe { m.curg.load(Ordering::Relaxed).as_ref() }.is_some_and(crate::world::is_stopper)
+    {
+        return; // the goroutine that stopped the world runs on alone
+    }
     let ustate = m.ustate.load(Ordering::Acquire);
     let kind = ustate_kind(ustate);
     let p = if kind == U_USER { m.p() } else { None };

@@ -1112,15 +1112,28 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
         Some(p) => {
             P::bump(&p.nspawned);
             runq_put(p, g, true);
+            wakep();
+            // Back-pressure: a goroutine that fills its P's queue with new
+            // goroutines lets them run before it makes more. They would
+            // have to run anyway, and running them while their stacks are
+            // still in cache beats spilling them to the global queue and
+            // finding them cold later (a spawn loop keeps ~128 goroutines
+            // alive instead of all of them).
+            if p.runq.len() >= SPAWN_YIELD_AT && m::current().unwrap().lockedg.load(Ordering::Relaxed).is_null() {
+                switch_away(Tail::Requeue(m::current().unwrap().curg.load(Ordering::Relaxed)));
+            }
         }
         None => {
             SCHED.nspawned_nop.fetch_add(1, Ordering::Relaxed);
             globrunq_put(&mut lock(), g);
+            wakep();
         }
     }
-    wakep();
     0
 }
+
+/// Local queue length at which a spawning goroutine yields (see `spawn`).
+const SPAWN_YIELD_AT: u32 = runq::RUNQ_SIZE as u32 / 2;
 
 fn next_goid(p: Option<&P>) -> u64 {
     const BATCH: u64 = 16;
