@@ -16,11 +16,23 @@
 mod arch;
 mod chan;
 mod clock;
+mod mapvec;
 mod config;
 pub mod ffi;
+mod fmtbuf;
 mod preempt;
 mod sched;
 mod stack;
 mod sync;
 mod trace;
 mod world;
+
+/// An unrecoverable runtime error: say so on stderr (with write(2): this may
+/// run anywhere, including a signal handler) and abort.
+pub(crate) fn fatal(msg: &str) -> ! {
+    for part in ["gort: fatal error: ", msg, "\n"] {
+        // SAFETY: writing a valid buffer to fd 2.
+        unsafe { libc::write(2, part.as_ptr() as *const libc::c_void, part.len()) };
+    }
+    std::process::abort()
+}

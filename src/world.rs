@@ -65,6 +65,15 @@ pub fn stop() -> i32 {
         while let Some(p) = sched::pidleget(&mut lk) {
             sched::stop_p(&mut lk, p);
         }
+        // Ps waiting for the chores thread to make them an M.
+        // SAFETY: Ps are never freed.
+        while let Some(p) = unsafe { lk.st().pstart.as_ref() } {
+            lk.st().pstart = p.link.load(Ordering::Relaxed);
+            if p.start_spinning.load(Ordering::Relaxed) {
+                SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+            sched::stop_p(&mut lk, p);
+        }
     }
     loop {
         if lock().st().stopwait == 0 {
@@ -117,7 +126,10 @@ pub fn start() -> i32 {
 /// Ends the stop: every stopped P goes back to work or to the idle list.
 fn restart_ps() {
     OWNER_P.store(ptr::null_mut(), Ordering::Relaxed);
-    let mut with_work = Vec::new();
+    // Ps with work to do, linked through `link` (no allocation here: a
+    // stopped goroutine may hold malloc's lock, see mapvec.rs).
+    let mut with_work: *mut P = ptr::null_mut();
+    let mut nwork = 0;
     {
         let mut lk = lock();
         SCHED.gcwaiting.store(false, Ordering::SeqCst);
@@ -128,14 +140,18 @@ fn restart_ps() {
                 continue;
             }
             let st = lk.st();
-            if !p.runq.is_empty() || st.runq.len > with_work.len() as u32 || st.wakeq.len > 0 {
-                with_work.push(p);
+            if !p.runq.is_empty() || st.runq.len > nwork || st.wakeq.len > 0 {
+                p.link.store(with_work, Ordering::Relaxed);
+                with_work = p as *const P as *mut P;
+                nwork += 1;
             } else {
                 pidleput(&mut lk, p);
             }
         }
     }
-    for p in with_work {
+    // SAFETY: Ps are never freed; the list holds Ps only we know about.
+    while let Some(p) = unsafe { with_work.as_ref() } {
+        with_work = p.link.load(Ordering::Relaxed);
         startm(Some(p), false);
     }
     sched::wakep();
@@ -148,6 +164,9 @@ pub fn maxprocs(n: i32) -> i32 {
     if n <= 0 || n == old {
         return old;
     }
+    // New Ps are allocated before the stop: a stopped goroutine may hold
+    // malloc's lock (see mapvec.rs).
+    sched::alloc_ps(n.min(crate::config::MAX_PROCS as i32) as u32);
     stop();
     let keep = sched::resize(n as u32, p_ref(OWNER_P.load(Ordering::Relaxed)));
     OWNER_P.store(keep.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);

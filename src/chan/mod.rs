@@ -344,21 +344,26 @@ impl Chan {
             return libc::EPIPE;
         }
         st.closed = true;
-        let mut woken = Vec::new();
+        // Collect the claimed waiters in a list of their own (no allocation:
+        // see mapvec.rs), then wake them with the lock released.
+        let mut woken = WaitQ::new();
         // SAFETY: lock held; claimed waiters stay blocked until completed.
         unsafe {
             while let Some(r) = st.recvq.dequeue_claimed() {
                 self.zero((*r).elem);
-                woken.push(r);
+                woken.enqueue(r);
             }
             while let Some(s) = st.sendq.dequeue_claimed() {
-                woken.push(s);
+                woken.enqueue(s);
             }
         }
         self.unlock();
-        for w in woken {
-            // SAFETY: claimed above.
-            unsafe { (*w).wait().complete((*w).case, true) };
+        // SAFETY: the list is ours; each waiter stays alive until completed,
+        // and we unlink it before completing it.
+        unsafe {
+            while let Some(w) = woken.pop_front() {
+                (*w).wait().complete((*w).case, true);
+            }
         }
         0
     }

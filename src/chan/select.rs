@@ -8,6 +8,7 @@
 use core::mem::MaybeUninit;
 
 use super::wait::{Sudog, TIMED_OUT, Wait};
+use crate::mapvec::MapVec;
 use super::{Block, Chan, block_on};
 use crate::sched::{self, g::WaitReason};
 
@@ -135,15 +136,16 @@ fn unlock_all(locks: &[Option<&Chan>]) {
 /// Up to this many cases, select's scratch space lives on the stack.
 const INLINE_CASES: usize = 16;
 
-/// A scratch array of `n` copies of a value.
+/// A scratch array of `n` copies of a value. (Large selects take memory from
+/// `MapVec`, not malloc: see mapvec.rs for why the runtime avoids malloc.)
 enum Scratch<T: Copy> {
     Inline([T; INLINE_CASES], usize),
-    Heap(Vec<T>),
+    Heap(MapVec<T>),
 }
 
 impl<T: Copy> Scratch<T> {
     fn new(n: usize, fill: T) -> Scratch<T> {
-        if n <= INLINE_CASES { Scratch::Inline([fill; INLINE_CASES], n) } else { Scratch::Heap(vec![fill; n]) }
+        if n <= INLINE_CASES { Scratch::Inline([fill; INLINE_CASES], n) } else { Scratch::Heap(MapVec::filled(n, fill)) }
     }
 
     fn as_mut(&mut self) -> &mut [T] {
@@ -159,7 +161,7 @@ impl<T: Copy> Scratch<T> {
 #[allow(clippy::large_enum_variant)]
 enum SudogBuf {
     Inline([MaybeUninit<Sudog>; INLINE_CASES], usize),
-    Heap(Vec<MaybeUninit<Sudog>>),
+    Heap(MapVec<MaybeUninit<Sudog>>),
 }
 
 impl SudogBuf {
@@ -167,7 +169,7 @@ impl SudogBuf {
         if n <= INLINE_CASES {
             SudogBuf::Inline([const { MaybeUninit::uninit() }; INLINE_CASES], n)
         } else {
-            SudogBuf::Heap((0..n).map(|_| MaybeUninit::uninit()).collect())
+            SudogBuf::Heap(MapVec::filled(n, MaybeUninit::uninit()))
         }
     }
 

@@ -90,6 +90,7 @@ unsafe fn fire_timeout(t: *mut Timer) {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct Sudog {
     pub wait: *const Wait,
     /// Send: the value to send. Receive: where to put it (may be null).
@@ -158,6 +159,21 @@ impl WaitQ {
             }
         }
         None
+    }
+
+    /// Unlinks the first sudog without claiming it (for lists of already
+    /// claimed waiters).
+    ///
+    /// # Safety
+    /// The queue's owner has exclusive access.
+    pub unsafe fn pop_front(&mut self) -> Option<*mut Sudog> {
+        let s = self.first;
+        if s.is_null() {
+            return None;
+        }
+        // SAFETY: per the caller.
+        unsafe { self.unlink(s) };
+        Some(s)
     }
 
     /// Removes `s` if it is still queued here.

@@ -144,8 +144,12 @@ pub fn thread_init(m: &'static M) {
         if libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) == 0 {
             m.cpu_clock.store(clock, Ordering::Relaxed);
         }
-        let path = format!("/proc/self/task/{tid}/stat\0");
-        let fd = libc::open(path.as_ptr() as *const libc::c_char, libc::O_RDONLY | libc::O_CLOEXEC);
+        // Formatted into a stack buffer: no malloc on a thread about to hold
+        // a P (see mapvec.rs).
+        let mut path = [0u8; 64];
+        let mut w = crate::fmtbuf::FmtBuf::new(&mut path);
+        let _ = core::fmt::Write::write_fmt(&mut w, format_args!("/proc/self/task/{tid}/stat"));
+        let fd = libc::open(w.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC);
         m.stat_fd.store(fd, Ordering::Relaxed);
     }
     signal::install_altstack(ALTSTACK_SIZE);

@@ -226,7 +226,8 @@ extern "C" fn on_sigsegv(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_
 
 /// Prints Go-style: "goroutine stack exceeds limit", naming the goroutine.
 fn report_overflow(addr: usize, top: usize, size: usize) {
-    let mut buf = FixedBuf { buf: [0; 512], len: 0 };
+    let mut bytes = [0u8; 512];
+    let mut buf = crate::fmtbuf::FmtBuf::new(&mut bytes);
     // The G is at the top of its slot; a guard hit means it was running.
     let gsize = core::mem::size_of::<crate::sched::g::G>().next_multiple_of(64);
     // SAFETY: G slots are initialised before any goroutine can run on them.
@@ -242,22 +243,7 @@ fn report_overflow(addr: usize, top: usize, size: usize) {
         top,
     );
     // SAFETY: write(2) is async-signal-safe.
-    unsafe { libc::write(2, buf.buf.as_ptr() as *const libc::c_void, buf.len) };
-}
-
-/// core::fmt into a stack buffer: no allocation, safe in a handler.
-struct FixedBuf {
-    buf: [u8; 512],
-    len: usize,
-}
-
-impl core::fmt::Write for FixedBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.buf.len() - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
+    unsafe { libc::write(2, buf.as_bytes().as_ptr() as *const libc::c_void, buf.as_bytes().len()) };
 }
 
 /// Calls the handler that was installed before ours, as the kernel would

@@ -29,8 +29,13 @@ static CURRENT: AtomicPtr<Snapshot> = AtomicPtr::new(core::ptr::null_mut());
 /// dl_iterate_phdr's adds+subs counters when the snapshot was built.
 static GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
 
-const SYSTEM_PREFIXES: &[&str] =
-    &["libc.so", "libc-", "ld-linux", "ld64.so", "linux-vdso", "linux-gate", "libgcc_s", "libstdc++", "libpython", "libpthread", "libdl.so", "libgort"];
+/// Objects whose code may hold process-wide locks (libc and its loader,
+/// the vDSO, the C++ runtime, the Python interpreter, common allocators
+/// and glibc's malloc debugger) and gort itself.
+const SYSTEM_PREFIXES: &[&str] = &[
+    "libc.so", "libc-", "libc_malloc_debug", "ld-linux", "ld64.so", "linux-vdso", "linux-gate", "libgcc_s",
+    "libstdc++", "libpython", "libpthread", "libdl.so", "libjemalloc", "libtcmalloc", "libmimalloc", "libgort",
+];
 
 /// Classifies `pc`. Async-signal-safe.
 pub fn classify(pc: usize) -> Code {

@@ -122,14 +122,16 @@ impl G {
 
     /// Copies `name` (truncated at a character boundary, NUL-terminated).
     pub fn set_name(&self, name: Option<&[u8]>) {
+        // No allocation here (spawn holds a P; see mapvec.rs): keep the
+        // longest valid UTF-8 prefix that fits.
         let mut buf = [0u8; NAME_LEN];
         if let Some(name) = name {
-            let s = String::from_utf8_lossy(name);
-            let mut n = s.len().min(NAME_LEN - 1);
-            while !s.is_char_boundary(n) {
-                n -= 1;
-            }
-            buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+            let cut = &name[..name.len().min(NAME_LEN - 1)];
+            let n = match core::str::from_utf8(cut) {
+                Ok(s) => s.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            buf[..n].copy_from_slice(&cut[..n]);
         }
         self.name.set(buf);
     }

@@ -55,6 +55,7 @@
 //! - Ps, Ms and Gs are never freed, so raw pointers to them never dangle.
 
 pub mod cell;
+pub mod chores;
 pub mod g;
 pub mod m;
 pub mod p;
@@ -137,6 +138,8 @@ pub struct Locked {
     pub wakeq: GQueue,
     pidle: *mut P,
     midle: *mut M,
+    /// Ps waiting for the chores thread to make them an M.
+    pub pstart: *mut P,
     /// Ps a stop-the-world still waits for.
     pub stopwait: u32,
 }
@@ -198,6 +201,7 @@ pub static SCHED: Sched = Sched {
         wakeq: GQueue::new(),
         pidle: ptr::null_mut(),
         midle: ptr::null_mut(),
+        pstart: ptr::null_mut(),
         stopwait: 0,
     }),
     nprocs: AtomicU32::new(0),
@@ -290,6 +294,7 @@ fn start() {
         }
     }
     trace::init();
+    chores::start();
     sysmon::start();
     // SAFETY: registers a plain function; no other preconditions.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
@@ -297,7 +302,7 @@ fn start() {
 
 /// Makes sure Ps 0..n exist (new ones start idle-but-unlisted: the caller
 /// lists or stops them).
-fn alloc_ps(n: u32) {
+pub fn alloc_ps(n: u32) {
     for id in SCHED.nallp.load(Ordering::Relaxed)..n {
         let p: &'static P = Box::leak(Box::new(P::new(id)));
         SCHED.allp[id as usize].store(p as *const P as *mut P, Ordering::Release);
@@ -312,7 +317,7 @@ fn alloc_ps(n: u32) {
 pub fn resize(n: u32, keep: Option<&'static P>) -> Option<&'static P> {
     let n = n.clamp(1, MAX_PROCS);
     let old = nprocs();
-    alloc_ps(n);
+    debug_assert!(SCHED.nallp.load(Ordering::Relaxed) >= n, "alloc_ps before the stop");
     for id in old..n {
         allp(id).status.store(P_STOPPED, Ordering::Relaxed);
     }
@@ -550,6 +555,15 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
         return;
     };
     let m = midleget(&mut lk);
+    if m.is_none() && !spinning && let Some(bm) = pop_bound_head(&mut lk, p) {
+        // No idle M, but the goroutine first in line is waiting on its own
+        // thread: that thread can take the P without anyone making a new
+        // one (which might have to wait for malloc's lock, see chores.rs).
+        drop(lk);
+        sysmon::poke();
+        hand_p(bm, p);
+        return;
+    }
     drop(lk);
     sysmon::poke();
     match m {
@@ -557,16 +571,9 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
             m.spinning.store(spinning, Ordering::Relaxed);
             hand_p(m, p);
         }
-        None => {
-            if !newm(Some(p), spinning) {
-                let mut lk = lock();
-                pidleput(&mut lk, p);
-                drop(lk);
-                if spinning {
-                    SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-        }
+        // Creating a thread may block on malloc's lock: not here, where the
+        // caller may hold a P (see chores.rs).
+        None => chores::start_m(p, spinning),
     }
 }
 
@@ -636,7 +643,7 @@ fn reset_spinning(m: &M) {
 
 /// Creates an M (OS thread). With `p`, it starts running `p`; without, it
 /// parks as a spare. Returns false at the thread cap or when the system
-/// refuses a thread.
+/// refuses a thread. Only the chores thread calls this.
 pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
     let n = SCHED.nthreads.fetch_add(1, Ordering::Relaxed);
     if n >= cfg().max_threads {
@@ -720,6 +727,17 @@ fn runq_put(p: &P, g: *mut G, next: bool) {
         lk.st().runq.push_list(batch.head, batch.tail, batch.n);
         SCHED.runq_len.fetch_add(batch.n, Ordering::Relaxed);
     }
+}
+
+/// If the global queue's head is a goroutine bound to a waiting M (locked
+/// to it, or stopped on it), takes it off the queue and returns that M, to
+/// be handed `p`.
+fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
+    let head = lk.st().runq.peek()?;
+    // SAFETY: queued Gs are live; Ms are never freed.
+    let bm = unsafe { (*head).bound_m.load(Ordering::Relaxed).as_ref()? };
+    globrunq_get(lk, p, false);
+    Some(bm)
 }
 
 /// Makes a parked goroutine runnable. From a goroutine (or g0) holding a P
@@ -1350,15 +1368,9 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
         Some(p) => {
             let st = lk.st();
             let local_first = st.wakeq.len > 0 || !p.runq.is_empty();
-            // SAFETY: queued Gs are live; Ms are never freed.
-            let head_m = st.runq.peek().map(|h| unsafe { (*h).bound_m.load(Ordering::Relaxed) }).filter(|b| !b.is_null());
-            match head_m {
-                Some(bm) if !local_first => {
-                    globrunq_get(&mut lk, p, false);
-                    // SAFETY: as above.
-                    HandTo::BoundM(unsafe { &*bm }, p)
-                }
-                _ if local_first || lk.st().runq.len > 0 => match midleget(&mut lk) {
+            match if local_first { None } else { pop_bound_head(&mut lk, p) } {
+                Some(bm) => HandTo::BoundM(bm, p),
+                None if local_first || lk.st().runq.len > 0 => match midleget(&mut lk) {
                     Some(spare) => HandTo::Spare(spare, p),
                     None => {
                         drop(lk);

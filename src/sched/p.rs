@@ -3,7 +3,7 @@
 //! cheap to reach without locks: the local run queue, the free Gs, a timer
 //! heap, and counters.
 
-use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use super::cell::OwnedCell;
 use super::g::GList;
@@ -25,6 +25,8 @@ pub struct P {
     pub m: AtomicPtr<M>,
     /// Link in the idle list. Owner: the scheduler lock.
     pub link: AtomicPtr<P>,
+    /// Whether the M that the chores thread makes for this P should spin.
+    pub start_spinning: AtomicBool,
     pub runq: RunQueue,
     /// Goroutine switches on this P; sysmon compares it between looks to
     /// tell how long the current goroutine has been running.
@@ -64,6 +66,7 @@ impl P {
             status: AtomicU32::new(P_IDLE),
             m: AtomicPtr::new(core::ptr::null_mut()),
             link: AtomicPtr::new(core::ptr::null_mut()),
+            start_spinning: AtomicBool::new(false),
             runq: RunQueue::new(),
             schedtick: AtomicU32::new(0),
             timers: TimerHeap::new(),

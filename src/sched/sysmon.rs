@@ -13,8 +13,12 @@
 //!    1 ms is asked to stop now (preempt flag plus an on-demand signal);
 //! 4. keeps spare Ms parked, because the preemption handler needs a thread
 //!    to hand its P to and cannot create one itself;
-//! 5. trims stacks of free goroutines, refreshes the map of system library
-//!    code, and prints `schedtrace` lines.
+//! 5. trims stacks of free goroutines, and has the chores thread refresh
+//!    the map of system library code and print `schedtrace` lines.
+//!
+//! sysmon never allocates, never creates threads and never takes a libc
+//! lock: a goroutine preempted inside malloc may hold malloc's lock, and
+//! sysmon is what gets it a P back (see chores.rs).
 //!
 //! Blocked-thread detection: the holder's CPU clock (`clock_gettime` on
 //! `pthread_getcpuclockid`) advanced by less than half the wall time between
@@ -124,10 +128,10 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         }
         if now - last_textmap >= TEXTMAP_EVERY {
             last_textmap = now;
-            preempt::refresh_textmap();
+            super::chores::want_textmap();
         }
         if now >= next_schedtrace {
-            trace::schedtrace(now - start, cfg.scheddetail);
+            super::chores::want_schedtrace(now - start);
             next_schedtrace = now + cfg.schedtrace_ms as i64 * 1_000_000;
         }
         if acted {
@@ -247,6 +251,6 @@ fn keep_spares() {
     }
     let want = nprocs().max(2);
     if SCHED.nmidle.load(Ordering::Relaxed) < want {
-        super::newm(None, false);
+        super::chores::want_spares(want);
     }
 }

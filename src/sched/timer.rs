@@ -15,6 +15,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
 use super::cell::OwnedCell;
+use crate::mapvec::MapVec;
 use crate::sync::lock::RtLock;
 
 const T_IDLE: u32 = 0;
@@ -83,7 +84,7 @@ impl Timer {
 pub struct TimerHeap {
     lock: RtLock,
     /// Owner: `lock`.
-    heap: OwnedCell<Vec<*mut Timer>>,
+    heap: OwnedCell<MapVec<*mut Timer>>,
     /// Earliest deadline in the heap, i64::MAX when empty; read without the
     /// lock to decide whether running the heap is worth it.
     next: AtomicI64,
@@ -91,7 +92,7 @@ pub struct TimerHeap {
 
 impl TimerHeap {
     pub const fn new() -> TimerHeap {
-        TimerHeap { lock: RtLock::new(), heap: OwnedCell::new(Vec::new()), next: AtomicI64::new(i64::MAX) }
+        TimerHeap { lock: RtLock::new(), heap: OwnedCell::new(MapVec::new()), next: AtomicI64::new(i64::MAX) }
     }
 
     pub fn next_when(&self) -> i64 {
@@ -125,7 +126,7 @@ impl TimerHeap {
         to.lock.lock();
         // SAFETY: both locks held; queued timers are live.
         unsafe {
-            let moved = core::mem::take(self.heap.get_mut());
+            let moved = self.heap.get_mut().take();
             for t in moved {
                 let heap = to.heap.get_mut();
                 heap.push(t);

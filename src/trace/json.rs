@@ -30,7 +30,9 @@ static FINISHED: AtomicBool = AtomicBool::new(false);
 /// Trace time zero (`clock::now()` at init).
 pub static T0: AtomicI64 = AtomicI64::new(0);
 
-/// A fixed buffer to format into; `flush` hands full contents to `sink`.
+/// A fixed buffer to format into. Writing past its end truncates, so every
+/// caller makes sure at least `MAX_EVENT` bytes are free before formatting
+/// an event (writing the buffer out first when they are not).
 pub struct Out<'a> {
     buf: &'a mut [u8],
     len: usize,
@@ -145,15 +147,20 @@ pub fn open(path: &str) -> bool {
         f.fd = fd;
         f.closed = false;
     }
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; 16 << 10];
     let mut out = Out::new(&mut buf);
     out.str("{\"traceEvents\":[\n");
     out.str("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"gort\"}}");
-    track_name(&mut out, WORLD_TID);
-    track_name(&mut out, OTHER_TID);
-    for id in 0..crate::sched::nprocs() {
-        track_name(&mut out, id);
-        PNAMED[id as usize].store(true, Ordering::Relaxed);
+    let tracks = [WORLD_TID, OTHER_TID].into_iter().chain(0..crate::sched::nprocs());
+    for tid in tracks {
+        if out.room() < MAX_EVENT {
+            write_chunk(out.as_bytes());
+            out.clear();
+        }
+        track_name(&mut out, tid);
+        if tid < WORLD_TID {
+            PNAMED[tid as usize].store(true, Ordering::Relaxed);
+        }
     }
     write_chunk(out.as_bytes());
     // SAFETY: registering a plain extern "C" function.
@@ -165,6 +172,9 @@ pub fn open(path: &str) -> bool {
 fn write_chunk(bytes: &[u8]) {
     if bytes.is_empty() {
         return;
+    }
+    if crate::sched::forked() {
+        return; // a fork child must not append to its parent's trace
     }
     let f = FILE.lock().unwrap_or_else(|e| e.into_inner());
     if f.closed || f.fd < 0 {

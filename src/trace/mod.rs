@@ -41,6 +41,11 @@
 //! Timestamps are microseconds (three decimals: exact nanoseconds) since
 //! the runtime started, from `clock::now()`.
 //!
+//! Viewing: open the file in Perfetto (ui.perfetto.dev) or chrome://tracing,
+//! or run `tools/trace2html.py trace.json` for a standalone HTML timeline
+//! (`tools/screenshot.sh` renders that to a PNG); `tools/check_trace.py`
+//! validates a trace (the C tests use it).
+//!
 //! # How events travel
 //!
 //! A hook builds a fixed-size binary record and appends it to the calling
@@ -347,7 +352,7 @@ fn start_on(p: &P, g: &G, now: i64) {
     let t = &PTRACKS[p.id as usize];
     let gid = g.id();
     let open = t.gid.load(Ordering::Relaxed);
-    if open == gid && t.g.load(Ordering::Relaxed) == g as *const G as *mut G {
+    if open == gid && ptr::eq(t.g.load(Ordering::Relaxed), g) {
         return;
     }
     if open != 0 {

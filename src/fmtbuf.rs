@@ -1,0 +1,34 @@
+//! `FmtBuf`: `core::fmt` into a caller's fixed buffer, always NUL-terminated
+//! and silently truncated. For text the runtime builds where it must not
+//! allocate: signal handlers, threads about to hold a P.
+
+pub struct FmtBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> FmtBuf<'a> {
+    pub fn new(buf: &'a mut [u8]) -> FmtBuf<'a> {
+        FmtBuf { buf, len: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// The text as a C string (the buffer keeps room for the NUL).
+    pub fn as_cstr(&mut self) -> *const libc::c_char {
+        self.buf[self.len] = 0;
+        self.buf.as_ptr() as *const libc::c_char
+    }
+}
+
+impl core::fmt::Write for FmtBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.buf.len().saturating_sub(self.len + 1);
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
