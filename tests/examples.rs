@@ -1,0 +1,227 @@
+//! Builds and runs every program in `examples/` against the cdylib that this
+//! `cargo test` built, so the code users copy from cannot rot.
+//!
+//! Each C and C++ example is compiled with the system compiler (found by the
+//! `cc` crate, so `CC`/`CXX` are honoured) with warnings as errors, linked
+//! against `libgort.so`, and run under a timeout; it passes when it exits
+//! with status 0 (each example checks its own results). The flagship demo
+//! runs with a short duration, directly and through `examples/run-demo.sh`
+//! (which also renders the trace with `tools/trace2html.py`); the Python
+//! example runs with `python3`, `PYTHONPATH=bindings/python` and
+//! `GORT_LIBRARY` pointing at the library under test. Without `python3` the
+//! Python-dependent parts print a loud SKIPPED line and pass.
+//!
+//! Examples run one at a time: the demo measures how the CPU is shared.
+//! Binaries and outputs go to `target/<profile>/examples-tests/`.
+
+mod support;
+
+use std::io::Write as _;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The directory holding the `libgort.so` under test (built once).
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(support::cdylib_dir)
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn out_dir() -> PathBuf {
+    let dir = lib_dir().join("examples-tests");
+    std::fs::create_dir_all(&dir).expect("create target/<profile>/examples-tests");
+    dir
+}
+
+/// One example at a time (a poisoned lock from a failed test is still a lock).
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn compiler(cplusplus: bool) -> cc::Tool {
+    let target = env!("GORT_TEST_TARGET");
+    cc::Build::new()
+        .cpp(cplusplus)
+        .target(target)
+        .host(target)
+        .opt_level(2)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .get_compiler()
+}
+
+/// Compiles `examples/<name>` into an executable, as its header says, plus
+/// -Wall -Wextra -Werror.
+fn build(name: &str) -> PathBuf {
+    let src = root().join("examples").join(name);
+    let cplusplus = name.ends_with(".cpp");
+    let exe = out_dir().join(Path::new(name).file_stem().unwrap());
+    let mut cmd = compiler(cplusplus).to_command();
+    cmd.args(["-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg(if cplusplus { "-std=c++17" } else { "-std=gnu11" })
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(lib_dir())
+        .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
+        .arg("-lgort");
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for {name}: {e}"));
+    assert!(out.status.success(), "{name} does not compile:\n{:?}\n{}", cmd, String::from_utf8_lossy(&out.stderr));
+    exe
+}
+
+/// Runs `cmd` (in its own process group, killed as a whole on timeout) and
+/// returns its stdout; panics with the transcript unless it exits with 0.
+fn run(mut cmd: Command, timeout: Duration) -> String {
+    cmd.current_dir(root()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let what = format!("{cmd:?}");
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|r| Box::new(r) as _));
+    let stderr = drain(child.stderr.take().map(|r| Box::new(r) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the example") {
+            break Some(status);
+        }
+        if start.elapsed() > timeout {
+            // SAFETY: kill(2) on the process group we created.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (out, err) = (stdout.join().unwrap(), stderr.join().unwrap());
+    match status {
+        Some(s) if s.success() => {
+            println!("{what}: ok in {:.2}s\n{out}", start.elapsed().as_secs_f64());
+            out
+        }
+        Some(s) => panic!("{what} failed ({s})\nstdout:\n{out}\nstderr:\n{err}"),
+        None => panic!("{what} killed after {}s\nstdout:\n{out}\nstderr:\n{err}", timeout.as_secs()),
+    }
+}
+
+fn python() -> Option<String> {
+    let python = std::env::var("GORT_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let ok = Command::new(&python).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    ok.is_ok_and(|s| s.success()).then_some(python)
+}
+
+fn skipped(what: &str) {
+    // Straight to fd 2: libtest would swallow the output of a passing test.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n********************************************************************\n\
+         SKIPPED: {what}\n\
+         ********************************************************************\n"
+    );
+}
+
+#[test]
+fn pipeline() {
+    let exe = build("pipeline.c");
+    let _one = serial();
+    let out = run(Command::new(exe), Duration::from_secs(60));
+    assert!(out.contains("200000 results from 4 workers"), "{out}");
+}
+
+#[test]
+fn select_timeout() {
+    let exe = build("select_timeout.c");
+    let _one = serial();
+    let out = run(Command::new(exe), Duration::from_secs(60));
+    assert!(out.contains("quit: 5 events"), "{out}");
+}
+
+#[test]
+fn hello_cpp() {
+    let exe = build("hello.cpp");
+    let _one = serial();
+    let out = run(Command::new(exe), Duration::from_secs(60));
+    assert!(out.contains("sum of squares 1..10 = 385"), "{out}");
+}
+
+/// Checks the report of a short demo run: both modes, in order, and the
+/// cooperative one starved goroutines (only 2 of 8 can run on 2 Ps when
+/// nothing preempts call-free loops). The preemptive run checks itself: the
+/// demo fails unless it preempted and more goroutines ran than there are Ps.
+fn check_demo_report(out: &str) {
+    let without = out.find("Without preemption").unwrap_or_else(|| panic!("no cooperative run:\n{out}"));
+    let with = out.find("With gort's preemption").unwrap_or_else(|| panic!("no preemptive run:\n{out}"));
+    assert!(without < with, "{out}");
+    let cooperative = &out[without..with];
+    assert!(cooperative.contains("starved: 6 of 8 goroutines never ran"), "{out}");
+    assert_eq!(out.matches("verdict").count(), 2, "{out}");
+}
+
+#[test]
+fn preemption_demo() {
+    let exe = build("preemption_demo.c");
+    let _one = serial();
+    let trace = out_dir().join("preemption_demo-trace.json");
+    let _ = std::fs::remove_file(&trace);
+    let mut cmd = Command::new(exe);
+    cmd.args(["--seconds", "0.3", "--ascii"]).env("GORTTRACE", &trace);
+    let out = run(cmd, Duration::from_secs(120));
+    check_demo_report(&out);
+    assert!(out.contains(&format!("Trace of the preemptive run: {}", trace.display())), "{out}");
+    let json = std::fs::read_to_string(&trace).expect("the preemptive run writes its trace");
+    assert!(json.contains("\"hog 0\"") && json.contains("preempt async"), "trace lacks hogs or preemptions");
+}
+
+#[test]
+fn run_demo_script() {
+    let _one = serial();
+    let dir = out_dir().join("run-demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cmd = Command::new("sh");
+    cmd.arg(root().join("examples/run-demo.sh"))
+        .args(["--seconds", "0.3"])
+        .env("GORT_LIB_DIR", lib_dir())
+        .env("GORT_DEMO_OUT", &dir)
+        .env("CC", compiler(false).path());
+    let out = run(cmd, Duration::from_secs(180));
+    check_demo_report(&out);
+    if python().is_none() {
+        return skipped("examples/run-demo.sh without python3: the HTML timeline was NOT tested");
+    }
+    assert!(out.contains("Timeline (open in a browser):"), "{out}");
+    let html = std::fs::read_to_string(dir.join("trace.html")).expect("run-demo.sh writes trace.html");
+    assert!(html.contains("hog 0"), "trace.html does not name the goroutines");
+}
+
+#[test]
+fn python_drives_c() {
+    let Some(python) = python() else {
+        return skipped("examples/python_drives_c.py: no python3 interpreter (set GORT_PYTHON)");
+    };
+    let _one = serial();
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("examples/python_drives_c.py"))
+        .env("PYTHONPATH", root().join("bindings/python"))
+        .env("GORT_LIBRARY", lib_dir().join("libgort.so"))
+        .env("CC", compiler(false).path())
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run(cmd, Duration::from_secs(120));
+    assert!(out.contains("24 jobs done by"), "{out}");
+}
