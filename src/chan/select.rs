@@ -39,7 +39,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
         *slot = i;
     }
     for i in (1..n).rev() {
-        order.swap(i, sched::fastrand() as usize % (i + 1));
+        order.swap(i, sched::fastrand_n(i as u32 + 1) as usize);
     }
     // Lock order: the distinct channels, by address.
     let mut locks = Scratch::new(n, None::<&Chan>);
@@ -83,7 +83,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
 
     // Pass 2: wait on every case.
     let wait = Wait::new(true);
-    let mut sudogs = SudogBuf::new(n);
+    let mut sudogs = Scratch::new(n, MaybeUninit::<Sudog>::uninit());
     let sudogs = sudogs.as_mut();
     for c in locks.iter().flatten() {
         c.retain();
@@ -136,47 +136,33 @@ fn unlock_all(locks: &[Option<&Chan>]) {
 /// Up to this many cases, select's scratch space lives on the stack.
 const INLINE_CASES: usize = 16;
 
-/// A scratch array of `n` copies of a value. (Large selects take memory from
-/// `MapVec`, not malloc: see mapvec.rs for why the runtime avoids malloc.)
-enum Scratch<T: Copy> {
-    Inline([T; INLINE_CASES], usize),
+/// A scratch array of `n` copies of a value: on the stack for small selects
+/// (only the `n` slots in use are written), from `MapVec` for large ones
+/// (not malloc: see mapvec.rs for why the runtime avoids malloc).
+pub enum Scratch<T: Copy> {
+    Inline([MaybeUninit<T>; INLINE_CASES], usize),
     Heap(MapVec<T>),
 }
 
 impl<T: Copy> Scratch<T> {
-    fn new(n: usize, fill: T) -> Scratch<T> {
-        if n <= INLINE_CASES { Scratch::Inline([fill; INLINE_CASES], n) } else { Scratch::Heap(MapVec::filled(n, fill)) }
+    #[inline(always)]
+    pub fn new(n: usize, fill: T) -> Scratch<T> {
+        if n > INLINE_CASES {
+            return Scratch::Heap(MapVec::filled(n, fill));
+        }
+        let mut a = [const { MaybeUninit::uninit() }; INLINE_CASES];
+        for slot in &mut a[..n] {
+            slot.write(fill);
+        }
+        Scratch::Inline(a, n)
     }
 
-    fn as_mut(&mut self) -> &mut [T] {
+    #[inline(always)]
+    pub fn as_mut(&mut self) -> &mut [T] {
         match self {
-            Scratch::Inline(a, n) => &mut a[..*n],
+            // SAFETY: `new` initialised the first n slots.
+            Scratch::Inline(a, n) => unsafe { &mut *(&mut a[..*n] as *mut [MaybeUninit<T>] as *mut [T]) },
             Scratch::Heap(v) => v,
-        }
-    }
-}
-
-/// Room for `n` sudogs, written as cases are queued. (The inline variant
-/// is large on purpose: it lives on the stack for the common small select.)
-#[allow(clippy::large_enum_variant)]
-enum SudogBuf {
-    Inline([MaybeUninit<Sudog>; INLINE_CASES], usize),
-    Heap(MapVec<MaybeUninit<Sudog>>),
-}
-
-impl SudogBuf {
-    fn new(n: usize) -> SudogBuf {
-        if n <= INLINE_CASES {
-            SudogBuf::Inline([const { MaybeUninit::uninit() }; INLINE_CASES], n)
-        } else {
-            SudogBuf::Heap(MapVec::filled(n, MaybeUninit::uninit()))
-        }
-    }
-
-    fn as_mut(&mut self) -> &mut [MaybeUninit<Sudog>] {
-        match self {
-            SudogBuf::Inline(a, n) => &mut a[..*n],
-            SudogBuf::Heap(v) => v,
         }
     }
 }

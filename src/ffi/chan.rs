@@ -164,14 +164,8 @@ pub unsafe extern "C" fn gort_select(cases: *mut gort_case, n: usize, timeout_ns
         }
         // SAFETY: per the caller, `cases` holds n cases.
         let cases: &mut [gort_case] = if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(cases, n) } };
-        let mut inline = [Case::NEVER; 16];
-        let mut heap = Vec::new();
-        let parsed: &mut [Case] = if n <= inline.len() {
-            &mut inline[..n]
-        } else {
-            heap.resize(n, Case::NEVER);
-            &mut heap
-        };
+        let mut parsed = select::Scratch::new(n, Case::NEVER);
+        let parsed = parsed.as_mut();
         for (gc, case) in cases.iter().zip(parsed.iter_mut()) {
             let send = match gc.op {
                 x if x == gort_op::GORT_SEND as c_int => true,

@@ -122,6 +122,8 @@ pub struct M {
     tail_kind: OwnedCell<u8>,
     tail_a: OwnedCell<usize>,
     tail_b: OwnedCell<usize>,
+    /// `fastrand` state. Owner: this thread.
+    pub rand: OwnedCell<u32>,
     /// This thread's `errno` (its address never changes).
     pub errno_loc: OwnedCell<*mut i32>,
     /// A runnable G found by a goroutine's fast switch that must run
@@ -166,6 +168,7 @@ impl M {
             tail_kind: OwnedCell::new(0),
             tail_a: OwnedCell::new(0),
             tail_b: OwnedCell::new(0),
+            rand: OwnedCell::new(0),
             errno_loc: OwnedCell::new(ptr::null_mut()),
             pending: OwnedCell::new(ptr::null_mut()),
             schedlink: AtomicPtr::new(ptr::null_mut()),

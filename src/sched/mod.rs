@@ -1012,7 +1012,7 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
         SCHED.nmspinning.fetch_add(1, Ordering::SeqCst);
     }
     let until = clock::now() + SPIN_NS;
-    let start = fastrand() % n;
+    let start = fastrand_n(n);
     // (victim id, its next goroutine, its schedtick), and since when.
     let mut seen_next: Option<((u32, *mut G, u32), i64)> = None;
     loop {
@@ -1082,22 +1082,35 @@ fn stop_for_world(m: &'static M) {
     stopm(m);
 }
 
-/// A cheap per-thread xorshift (steal order, select's poll order).
+/// A cheap per-thread xorshift (steal order, select's poll order); on a
+/// worker its state lives in the M, elsewhere in a thread-local.
 pub fn fastrand() -> u32 {
+    fn step(state: u32) -> u32 {
+        let mut x = if state == 0 { (clock::now() as u32) | 1 } else { state };
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    }
+    if let Some(m) = m::current() {
+        let x = step(m.rand.get());
+        m.rand.set(x);
+        return x;
+    }
     thread_local! {
         static STATE: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
     }
     STATE.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            x = (clock::now() as u32) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
+        let x = step(s.get());
         s.set(x);
         x
     })
+}
+
+/// A uniform-enough random number in `0..n` (Lemire's multiply-shift: no
+/// division on the select path).
+pub fn fastrand_n(n: u32) -> u32 {
+    ((fastrand() as u64 * n as u64) >> 32) as u32
 }
 
 // ---------------------------------------------------------------------------

@@ -429,6 +429,12 @@ pub fn finish() {
     for m in crate::sched::all_ms() {
         emit(&mut out, &Rec::new(K_TRACK, 0, M_TID_BASE + m.id, now));
     }
+    let lost = ring::NO_RING_DROPS.load(Ordering::Relaxed);
+    if lost > 0 {
+        let mut rec = Rec::new(K_INSTANT, I_DROPPED, OTHER_TID, now);
+        rec.arg = lost;
+        emit(&mut out, &rec);
+    }
     write_chunk(out.as_bytes());
     let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
     if f.fd >= 0 && !f.closed {

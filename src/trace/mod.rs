@@ -12,7 +12,8 @@
 //!   Perfetto and chrome://tracing open, and that `tools/trace2html.py`
 //!   turns into a standalone HTML timeline.
 //! - `schedtrace` (Go's one-line summary) and `scheddetail` (one line per P,
-//!   M and known goroutine), printed by sysmon (`schedtrace.rs`).
+//!   M and known goroutine), printed by the chores thread when sysmon asks
+//!   (`schedtrace.rs`).
 //!
 //! # The trace
 //!
@@ -33,7 +34,8 @@
 //! - `world` (tid 10000): `stop the world` slices (from the request to a
 //!   stopped world) and `world stopped` (from then to the restart).
 //! - `no P (threads, sysmon)` (tid 10001): `go create` / `unpark` done by
-//!   threads that hold no P, and `trace: events dropped`.
+//!   threads that hold no P (the program's threads, sysmon, the chores
+//!   thread), and `trace: events dropped`.
 //! - `M3`, ... (tid 20000 + M id): `G17 in C call` slices for goroutines
 //!   inside `gort_blocking_begin/end`, and `preempt async` instants of
 //!   goroutines preempted while running without a P.
@@ -72,7 +74,7 @@
 //! (reached through the runtime's initial-exec TLS slot and an `mmap`ed
 //! table, see `ring`), `clock::now()` (vDSO) and, at worst, `mmap`. They
 //! never flush. `unpark` and `go_create` may run on any thread (plain
-//! threads, sysmon: no P, no M); `retake` runs on sysmon or a
+//! threads, sysmon, the chores thread: no P, no M); `retake` runs on sysmon or a
 //! stop-the-world caller, which own the P they took.
 
 mod json;

@@ -15,13 +15,14 @@
 //!   table chunks are `mmap`ed, which is async-signal-safe, so even a first
 //!   event inside the handler would be fine. Ms never exit, so their rings
 //!   are never given back.
-//! - other threads (the program's own, sysmon) claim a ring through a Rust
-//!   `thread_local!` and give it back when they exit; the next thread that
-//!   needs one reuses it, records and all. These threads never run trace
-//!   hooks from a signal handler, so the lazy TLS is fine there.
+//! - other threads (the program's own, sysmon, the chores thread) find
+//!   theirs by thread id in a fixed table (one `gettid` system call per
+//!   event), without TLS or malloc: sysmon must never wait for malloc's
+//!   lock. A thread that reuses a dead thread's id reuses its ring.
 //!
 //! Every ring ever made sits on a push-only list ([`for_each`]) so the exit
-//! flush finds them all. Rings are never freed.
+//! flush finds them all. Rings are never freed. Nothing on these paths
+//! allocates with malloc or takes a lock.
 //!
 //! Reentrancy: `busy` is set while the owner appends. A signal handler that
 //! interrupts an append on the same thread finds it set and drops its record
@@ -29,10 +30,10 @@
 //! stops goroutines running user code, never inside a hook, so this does not
 //! happen; the guard makes it impossible rather than unlikely.
 
-use core::cell::{Cell, UnsafeCell};
+use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering, compiler_fence};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering, compiler_fence};
 
 use crate::sched::g::NAME_LEN;
 use crate::sched::m;
@@ -74,8 +75,6 @@ impl Rec {
 pub struct Ring {
     /// Next ring on the all-rings list (set before the ring is published).
     next: AtomicPtr<Ring>,
-    /// Claimed by a live thread (rings of Ms: forever).
-    owned: AtomicBool,
     /// The owner is inside `push` (see the module comment). Owner only.
     busy: AtomicBool,
     /// Records written: published by the producer with Release.
@@ -106,6 +105,8 @@ pub struct Ring {
 unsafe impl Sync for Ring {}
 
 static ALL: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+/// Events dropped because their thread had no ring (table full, no memory).
+pub static NO_RING_DROPS: AtomicU64 = AtomicU64::new(0);
 
 /// Maps zeroed memory for a `T` whose all-zero bit pattern is a valid value.
 /// Async-signal-safe (one system call). None when out of memory.
@@ -130,7 +131,6 @@ fn new_ring() -> Option<&'static Ring> {
     let r = map_zeroed::<Ring>()?;
     // SAFETY: just mapped, zeroed, ours; never unmapped.
     let r: &'static Ring = unsafe { &*r };
-    r.owned.store(true, Ordering::Relaxed);
     let mut head = ALL.load(Ordering::Relaxed);
     loop {
         r.next.store(head, Ordering::Relaxed);
@@ -188,56 +188,63 @@ pub fn of_m(id: u32) -> Option<&'static Ring> {
     Some(r)
 }
 
-// --- Rings of other threads: claimed through a thread-local. ---
+// --- Rings of other threads: a table keyed by thread id. ---
+//
+// No thread-local storage: a Rust `thread_local!` with a destructor
+// registers it with malloc on first use, and in a dlopen()ed library even
+// a plain TLS access may allocate the thread's TLS block. sysmon and the
+// chores thread must never wait for malloc's lock (a goroutine preempted
+// inside malloc holds it until it gets a P back), so they look their ring up
+// by `gettid()` in an open-addressing table instead. A thread id is unique
+// among live threads; when the kernel reuses the id of a thread that has
+// exited, the new thread takes over the old one's ring, records and all
+// (thread exit and creation order memory, so it sees the old head).
 
-/// Gives the ring back when its thread exits.
-struct Claim(Cell<*const Ring>);
+const TID_SLOTS: usize = 4096;
+/// Thread id owning each slot (0: free). Slots are never freed.
+static TID_KEYS: [AtomicI32; TID_SLOTS] = [const { AtomicI32::new(0) }; TID_SLOTS];
+static TID_RINGS: [AtomicPtr<Ring>; TID_SLOTS] = [const { AtomicPtr::new(ptr::null_mut()) }; TID_SLOTS];
 
-impl Drop for Claim {
-    fn drop(&mut self) {
-        // SAFETY: rings are never freed.
-        if let Some(r) = unsafe { self.0.get().as_ref() } {
-            // Release: the next owner sees our records and head.
-            r.owned.store(false, Ordering::Release);
+/// The ring of a thread that is not an M (None if the table is full or
+/// memory ran out: the event is dropped). No allocation, no lock.
+fn of_plain_thread() -> Option<&'static Ring> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let start = (tid as u32).wrapping_mul(0x9E37_79B1) as usize % TID_SLOTS;
+    for i in 0..TID_SLOTS {
+        let slot = (start + i) % TID_SLOTS;
+        let key = &TID_KEYS[slot];
+        let mut owner = key.load(Ordering::Acquire);
+        if owner == 0 {
+            // AcqRel: claim the slot; only this thread ever fills its ring.
+            match key.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    let r = new_ring()?;
+                    TID_RINGS[slot].store(r as *const Ring as *mut Ring, Ordering::Release);
+                    return Some(r);
+                }
+                Err(other) => owner = other,
+            }
+        }
+        if owner == tid {
+            // SAFETY: rings are never freed; null only if making it failed.
+            return unsafe { TID_RINGS[slot].load(Ordering::Acquire).as_ref() };
         }
     }
+    None
 }
 
-thread_local! {
-    static CLAIM: Claim = const { Claim(Cell::new(ptr::null())) };
-}
-
-/// The ring of a thread that is not an M: a free one, or a new one.
-fn of_plain_thread() -> Option<&'static Ring> {
-    CLAIM
-        .try_with(|c| {
-            // SAFETY: rings are never freed.
-            if let Some(r) = unsafe { c.0.get().as_ref() } {
-                return Some(r);
-            }
-            let mut found = None;
-            for_each(|r| {
-                if found.is_none()
-                    // Acquire: the previous owner's records and head.
-                    && r.owned.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
-                {
-                    found = Some(r);
-                }
-            });
-            let r = found.or_else(new_ring)?;
-            c.0.set(r);
-            Some(r)
-        })
-        .ok()
-        .flatten()
-}
-
-/// The calling thread's ring.
+/// The calling thread's ring (None, counted in `NO_RING_DROPS`, if it
+/// cannot have one).
 pub fn current() -> Option<&'static Ring> {
-    match m::current() {
+    let r = match m::current() {
         Some(m) => of_m(m.id),
         None => of_plain_thread(),
+    };
+    if r.is_none() {
+        NO_RING_DROPS.fetch_add(1, Ordering::Relaxed);
     }
+    r
 }
 
 impl Ring {

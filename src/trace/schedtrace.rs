@@ -1,4 +1,6 @@
-//! `GORTDEBUG=schedtrace=N[,scheddetail=1]`: what sysmon prints every N ms.
+//! `GORTDEBUG=schedtrace=N[,scheddetail=1]`: what the runtime prints every N
+//! ms (sysmon asks, the chores thread prints: it holds no P and nobody waits
+//! for it, so taking the scheduler lock and allocating here stall nobody).
 //!
 //! The summary line is Go's, field for field:
 //!
@@ -146,7 +148,8 @@ fn detail_lines(out: &mut String) {
             }
         });
     }
-    // Global and wake queues, under the scheduler lock (sysmon may take it).
+    // Global and wake queues, under the scheduler lock (a short walk, at
+    // most MAX_QUEUED entries listed).
     let mut unlisted = 0u64;
     {
         let mut lk = crate::sched::lock();
