@@ -759,9 +759,17 @@ pub fn ready(g: *mut G) {
 /// Whether anything besides the running goroutines wants a P (used by the
 /// preemption handler to skip pointless preemptions).
 pub fn others_waiting(p: &P) -> bool {
-    !p.runq.is_empty()
-        || SCHED.runq_len.load(Ordering::Relaxed) > 0
-        || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+    !p.runq.is_empty() || global_work() || others_queued(p)
+}
+
+fn global_work() -> bool {
+    SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+}
+
+/// Whether a P other than `p` has goroutines queued locally (which an M
+/// given `p` would steal). Racy, O(Ps); async-signal-safe.
+fn others_queued(p: &P) -> bool {
+    (0..nprocs()).any(|id| id != p.id && !allp(id).runq.is_empty())
 }
 
 // ---------------------------------------------------------------------------
@@ -780,8 +788,8 @@ pub fn switch_away(tail: Tail) {
     // write; `next`'s saved context is valid while it sits in a run queue.
     unsafe {
         match fast_next(m, p) {
-            Some(next) => {
-                run_prepare(m, p, next);
+            Some((next, inherit)) => {
+                run_prepare(m, p, next, inherit);
                 arch::switch((*g).ctx.as_ptr(), (*next).ctx.get());
             }
             None => {
@@ -796,7 +804,7 @@ pub fn switch_away(tail: Tail) {
 /// The goroutine to switch to without going through g0, if the decision is
 /// simple: local work, nothing urgent or due elsewhere.
 #[inline]
-fn fast_next(m: &M, p: &P) -> Option<*mut G> {
+fn fast_next(m: &M, p: &P) -> Option<(*mut G, bool)> {
     if !m.lockedg.load(Ordering::Relaxed).is_null()
         || SCHED.gcwaiting.load(Ordering::Relaxed)
         || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
@@ -808,23 +816,31 @@ fn fast_next(m: &M, p: &P) -> Option<*mut G> {
     if next_timer != i64::MAX && next_timer <= clock::now() {
         return None;
     }
-    let g = p.runq.get()?;
+    let (g, inherit) = p.runq.get_noting_next()?;
     // SAFETY: a queued G.
     let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
     if !bound.is_null() && !core::ptr::eq(bound, m) {
         m.pending.set(g);
         return None;
     }
-    Some(g)
+    Some((g, inherit))
 }
 
-fn run_prepare(m: &M, p: &P, g: *mut G) {
+/// Makes `g` the running goroutine. A goroutine taken from the `next` slot
+/// (a hand-off: ping-pong partners, a woken receiver) inherits the time
+/// slice: the P's schedtick does not move, so a pair that hands off back and
+/// forth looks to sysmon and the preemption timer like one goroutine running
+/// on, and is preempted after a slice instead of starving the rest of the
+/// queue (Go's `inheritTime`).
+fn run_prepare(m: &M, p: &P, g: *mut G, inherit: bool) {
     // SAFETY: g is runnable and now ours to run.
     let gr = unsafe { &*g };
     m.curg.store(g, Ordering::Relaxed);
     gr.status.store(G_RUNNING, Ordering::Relaxed);
     gr.preempt.store(false, Ordering::Relaxed);
-    p.tick();
+    if !inherit {
+        p.tick();
+    }
     trace::go_start(p, g);
 }
 
@@ -856,7 +872,7 @@ fn m_loop(m: &'static M) -> ! {
         finish_switch(m);
         let g = next_g(m);
         let p = m.p().unwrap();
-        run_prepare(m, p, g);
+        run_prepare(m, p, g, false);
         // SAFETY: g is runnable and ours; g0's slot is this thread's.
         unsafe { arch::switch(m.g0_sp.as_ptr(), (*g).ctx.get()) };
     }
@@ -1383,7 +1399,7 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
             let local_first = st.wakeq.len > 0 || !p.runq.is_empty();
             match if local_first { None } else { pop_bound_head(&mut lk, p) } {
                 Some(bm) => HandTo::BoundM(bm, p),
-                None if local_first || lk.st().runq.len > 0 => match midleget(&mut lk) {
+                None if local_first || lk.st().runq.len > 0 || others_queued(p) => match midleget(&mut lk) {
                     Some(spare) => HandTo::Spare(spare, p),
                     None => {
                         drop(lk);

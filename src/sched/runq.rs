@@ -96,11 +96,17 @@ impl RunQueue {
 
     /// Owner (or a thief on its own queue). Takes `next` first, then the head.
     pub fn get(&self) -> Option<*mut G> {
+        self.get_noting_next().map(|(g, _)| g)
+    }
+
+    /// Like `get`, also saying whether the goroutine came from `next` (it
+    /// then inherits the current time slice, see `sched::run_prepare`).
+    pub fn get_noting_next(&self) -> Option<(*mut G, bool)> {
         let next = self.next.load(Ordering::Relaxed);
         if !next.is_null()
             && self.next.compare_exchange(next, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
         {
-            return Some(next);
+            return Some((next, true));
         }
         loop {
             let h = self.head.load(Ordering::Acquire);
@@ -111,7 +117,7 @@ impl RunQueue {
             let g = self.buf[h as usize % RUNQ_SIZE].load(Ordering::Relaxed);
             // AcqRel: claims the slot read above.
             if self.head.compare_exchange(h, h.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-                return Some(g);
+                return Some((g, false));
             }
         }
     }
