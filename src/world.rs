@@ -16,7 +16,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use crate::{clock, trace};
-use crate::sched::m::{self, user_state};
+use crate::sched::m::{self, U_LOST, user_state, ustate_kind};
 use crate::sched::p::{P, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
 use crate::sync::mutex::Mutex;
@@ -76,7 +76,17 @@ pub fn stop() -> i32 {
         }
     }
     loop {
-        if lock().st().stopwait == 0 {
+        // Goroutines running user code on Ms whose P was taken (LOST) hold no
+        // P but must stop too: ask those that are on a CPU; one blocked in
+        // the kernel stops at its next tick after waking (see API.md).
+        let mut lost_running = false;
+        for m in sched::all_ms() {
+            if ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_LOST && m.thread_running() {
+                crate::preempt::request(m);
+                lost_running = true;
+            }
+        }
+        if lock().st().stopwait == 0 && !lost_running {
             break;
         }
         for id in 0..nprocs() {

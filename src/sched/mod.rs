@@ -547,6 +547,17 @@ fn stopm(m: &'static M) {
 /// Runs `p` (an idle P, or the next idle one) on an idle or new M.
 pub fn startm(p: Option<&'static P>, spinning: bool) {
     let mut lk = lock();
+    if SCHED.gcwaiting.load(Ordering::Relaxed) {
+        // A stop-the-world wants every P: this one stops instead.
+        if let Some(p) = p {
+            stop_p(&mut lk, p);
+        }
+        drop(lk);
+        if spinning {
+            SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    }
     let Some(p) = p.or_else(|| pidleget(&mut lk)) else {
         drop(lk);
         if spinning {
