@@ -1,0 +1,18 @@
+// A GORTDEBUG value out of its range (GORTDEBUG=preemptms=0) makes the runtime print
+// exactly one
+// "gort:" warning line naming it on stderr, keep the default, and run
+// goroutines normally; the program exits 0.
+// timeout: 90
+#include "env_warning_util.h"
+
+int main(int argc, char **argv) {
+    gt_watchdog(80);
+    if (argc > 1 && strcmp(argv[1], "child") == 0) return ew_child();
+    const char *env[] = {"GORTDEBUG=preemptms=0", NULL};
+    const char *want[] = {"preemptms=0", "1..1000", NULL};
+    ew_expect_one_warning(env, want);
+    /* A valid field next to the bad one adds no warning of its own. */
+    const char *env2[] = {"GORTDEBUG=preemptms=0,preemptms=5", NULL};
+    ew_expect_one_warning(env2, want);
+    return 0;
+}
