@@ -96,9 +96,9 @@ impl Config {
         if let Some(v) = maxprocs {
             match parse_int(v) {
                 Some(n) if (1..=MAX_PROCS as i64).contains(&n) => cfg.maxprocs = n as u32,
-                Some(_) => warnings.push(format!(
-                    "GORTMAXPROCS={v:?} is out of range 1..{MAX_PROCS}; using {default_procs}"
-                )),
+                Some(_) => {
+                    warnings.push(format!("GORTMAXPROCS={v:?} is out of range 1..{MAX_PROCS}; using {default_procs}"))
+                }
                 None => warnings.push(format!("GORTMAXPROCS={v:?} is not a number; using {default_procs}")),
             }
         }
@@ -202,10 +202,8 @@ mod tests {
 
     #[test]
     fn every_key_parses() {
-        let (cfg, w) = parse(
-            Some("2"),
-            "asyncpreemptoff=1,preemptms=3,schedtrace=500,scheddetail=1,stacksize=64,maxthreads=100",
-        );
+        let (cfg, w) =
+            parse(Some("2"), "asyncpreemptoff=1,preemptms=3,schedtrace=500,scheddetail=1,stacksize=64,maxthreads=100");
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(cfg.maxprocs, 2);
         assert!(cfg.async_preempt_off);

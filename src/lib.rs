@@ -16,10 +16,10 @@
 mod arch;
 mod chan;
 mod clock;
-mod mapvec;
 mod config;
 pub mod ffi;
 mod fmtbuf;
+mod mapvec;
 mod preempt;
 mod sched;
 mod stack;

@@ -46,9 +46,9 @@ struct Region {
     nslots: AtomicUsize,
 }
 
-static REGIONS: [Region; MAX_REGIONS] = [const {
-    Region { base: AtomicUsize::new(0), slot_size: AtomicUsize::new(0), nslots: AtomicUsize::new(0) }
-}; MAX_REGIONS];
+static REGIONS: [Region; MAX_REGIONS] =
+    [const { Region { base: AtomicUsize::new(0), slot_size: AtomicUsize::new(0), nslots: AtomicUsize::new(0) } };
+        MAX_REGIONS];
 static NREGIONS: AtomicUsize = AtomicUsize::new(0);
 static REGISTER_LOCK: RtLock = RtLock::new();
 

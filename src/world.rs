@@ -15,11 +15,11 @@
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use crate::{clock, trace};
 use crate::sched::m::{self, U_LOST, user_state, ustate_kind};
 use crate::sched::p::{P, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
 use crate::sync::mutex::Mutex;
+use crate::{clock, trace};
 
 static WORLD: Mutex = Mutex::new();
 /// Who stopped the world: the stopping goroutine's G, or for a plain thread

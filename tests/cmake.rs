@@ -83,7 +83,11 @@ fn cmake_install_find_package_and_pkg_config() {
         Some(s) if s.success() => {
             println!("consumer flow ok in {secs}s (log: {})", log_path.display());
         }
-        Some(s) => panic!("tests/consumer/run.sh failed ({s}) after {secs}s; log {}:\n{}", log_path.display(), tail(&transcript)),
+        Some(s) => panic!(
+            "tests/consumer/run.sh failed ({s}) after {secs}s; log {}:\n{}",
+            log_path.display(),
+            tail(&transcript)
+        ),
         None => panic!(
             "tests/consumer/run.sh killed after {}s; log {}:\n{}",
             TIMEOUT.as_secs(),
@@ -95,12 +99,7 @@ fn cmake_install_find_package_and_pkg_config() {
 
 /// Whether `tool --version` runs.
 fn runs(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// The last lines of a log, where a failure explains itself.

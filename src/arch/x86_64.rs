@@ -177,10 +177,7 @@ pub unsafe fn init_stack(top: usize, arg: usize) -> usize {
 pub unsafe fn ucontext_pc_sp(uc: *const libc::c_void) -> (usize, usize) {
     // SAFETY: per the caller, uc points to a valid ucontext_t.
     let uc = unsafe { &*(uc as *const libc::ucontext_t) };
-    (
-        uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
-        uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize,
-    )
+    (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize)
 }
 
 /// Issues a Valgrind client request; returns `default` when not running

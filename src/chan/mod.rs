@@ -25,11 +25,11 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::Layout;
 
 use self::wait::{Sudog, TIMED_OUT, Wait, WaitQ};
+use crate::clock;
 use crate::sched::cell::OwnedCell;
 use crate::sched::g::WaitReason;
 use crate::sched::{self, m, sysmon};
 use crate::sync::lock::RtLock;
-use crate::clock;
 
 const MAGIC: u32 = 0x6368_616e; // "chan"
 const DEAD: u32 = 0xdead_c4a2;
@@ -309,17 +309,13 @@ impl Chan {
         let wait = Wait::new(timed);
         let mut sd = Sudog::new(&wait, elem, 0);
         // SAFETY: lock held; `sd` lives until we return, after the wait.
-        unsafe {
-            if send { st.sendq.enqueue(&mut sd) } else { st.recvq.enqueue(&mut sd) }
-        }
+        unsafe { if send { st.sendq.enqueue(&mut sd) } else { st.recvq.enqueue(&mut sd) } }
         let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanRecv };
         block_on(&wait, &[Some(self)], block.deadline(), reason);
         let r = if wait.fired.get() == TIMED_OUT {
             let st = self.lock();
             // SAFETY: lock held; sd is ours.
-            unsafe {
-                if send { st.sendq.remove(&mut sd) } else { st.recvq.remove(&mut sd) }
-            }
+            unsafe { if send { st.sendq.remove(&mut sd) } else { st.recvq.remove(&mut sd) } }
             self.unlock();
             libc::ETIMEDOUT
         } else if wait.closed.get() {

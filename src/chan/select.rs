@@ -8,8 +8,8 @@
 use core::mem::MaybeUninit;
 
 use super::wait::{Sudog, TIMED_OUT, Wait};
-use crate::mapvec::MapVec;
 use super::{Block, Chan, block_on};
+use crate::mapvec::MapVec;
 use crate::sched::{self, g::WaitReason};
 
 /// One select case, validated by the C API layer.

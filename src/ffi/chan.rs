@@ -163,7 +163,8 @@ pub unsafe extern "C" fn gort_select(cases: *mut gort_case, n: usize, timeout_ns
             return -libc::EINVAL;
         }
         // SAFETY: per the caller, `cases` holds n cases.
-        let cases: &mut [gort_case] = if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(cases, n) } };
+        let cases: &mut [gort_case] =
+            if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(cases, n) } };
         let mut parsed = select::Scratch::new(n, Case::NEVER);
         let parsed = parsed.as_mut();
         for (gc, case) in cases.iter().zip(parsed.iter_mut()) {

@@ -99,7 +99,9 @@ pub fn init() {
     let tsan = !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__tsan_init".as_ptr()) }.is_null();
     if tsan || on_valgrind() {
         let tool = if tsan { "ThreadSanitizer" } else { "Valgrind" };
-        eprintln!("gort: running under {tool}, which cannot follow signal-time switches: asynchronous preemption is off");
+        eprintln!(
+            "gort: running under {tool}, which cannot follow signal-time switches: asynchronous preemption is off"
+        );
         return;
     }
     textmap::refresh();
@@ -164,10 +166,8 @@ pub fn thread_init(m: &'static M) {
 
 fn arm_timer(st: &MSignalState, first_ns: i64, interval_ns: i64) {
     if let Some(t) = st.timer {
-        let spec = libc::itimerspec {
-            it_interval: clock::timespec_at(interval_ns),
-            it_value: clock::timespec_at(first_ns),
-        };
+        let spec =
+            libc::itimerspec { it_interval: clock::timespec_at(interval_ns), it_value: clock::timespec_at(first_ns) };
         // SAFETY: a timer we created; timer_settime is async-signal-safe.
         unsafe { libc::timer_settime(t, 0, &spec, core::ptr::null_mut()) };
     }

@@ -109,7 +109,8 @@ pub fn install_altstack(size: usize) {
             return;
         }
         libc::mprotect(base, stack::PAGE, libc::PROT_NONE);
-        let ss = libc::stack_t { ss_sp: (base as usize + stack::PAGE) as *mut libc::c_void, ss_flags: 0, ss_size: size };
+        let ss =
+            libc::stack_t { ss_sp: (base as usize + stack::PAGE) as *mut libc::c_void, ss_flags: 0, ss_size: size };
         libc::sigaltstack(&ss, core::ptr::null_mut());
     }
 }
@@ -146,7 +147,13 @@ pub fn install_preempt_handler() {
 
 /// SIGSEGV: recognise goroutine stack overflows; pass everything else on.
 pub fn install_fault_handler() {
-    install(libc::SIGSEGV, on_sigsegv as *const () as usize, libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER, false, &OLD_SIGSEGV);
+    install(
+        libc::SIGSEGV,
+        on_sigsegv as *const () as usize,
+        libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER,
+        false,
+        &OLD_SIGSEGV,
+    );
 }
 
 /// A CPU-time timer that sends SIGURG (carrying `m`) to the calling thread.
@@ -189,12 +196,10 @@ extern "C" fn on_sigurg(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_v
     let saved = errno();
     // SAFETY: the kernel passes a valid siginfo.
     let raw = unsafe { &*(info as *const RawSigInfo) };
-    let ours = m::current().filter(|m| raw.value == *m as *const M as usize).and_then(|m| {
-        match raw.code {
-            SI_TIMER => Some((m, true)),
-            SI_QUEUE if raw.pid_or_tid == PID.load(Ordering::Relaxed) => Some((m, false)),
-            _ => None,
-        }
+    let ours = m::current().filter(|m| raw.value == *m as *const M as usize).and_then(|m| match raw.code {
+        SI_TIMER => Some((m, true)),
+        SI_QUEUE if raw.pid_or_tid == PID.load(Ordering::Relaxed) => Some((m, false)),
+        _ => None,
     });
     match ours {
         Some((m, tick)) => super::on_signal(m, tick, uc),

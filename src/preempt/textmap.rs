@@ -33,8 +33,22 @@ static GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
 /// the vDSO, the C++ runtime, the Python interpreter, common allocators
 /// and glibc's malloc debugger) and gort itself.
 const SYSTEM_PREFIXES: &[&str] = &[
-    "libc.so", "libc-", "libc_malloc_debug", "ld-linux", "ld64.so", "linux-vdso", "linux-gate", "libgcc_s",
-    "libstdc++", "libpython", "libpthread", "libdl.so", "libjemalloc", "libtcmalloc", "libmimalloc", "libgort",
+    "libc.so",
+    "libc-",
+    "libc_malloc_debug",
+    "ld-linux",
+    "ld64.so",
+    "linux-vdso",
+    "linux-gate",
+    "libgcc_s",
+    "libstdc++",
+    "libpython",
+    "libpthread",
+    "libdl.so",
+    "libjemalloc",
+    "libtcmalloc",
+    "libmimalloc",
+    "libgort",
 ];
 
 /// Classifies `pc`. Async-signal-safe.
@@ -80,7 +94,12 @@ pub fn refresh() {
             unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
                 .iter()
                 .filter(|ph| ph.p_type == libc::PT_LOAD && ph.p_flags & libc::PF_X != 0)
-                .map(|ph| (info.dlpi_addr as usize + ph.p_vaddr as usize, info.dlpi_addr as usize + (ph.p_vaddr + ph.p_memsz) as usize))
+                .map(|ph| {
+                    (
+                        info.dlpi_addr as usize + ph.p_vaddr as usize,
+                        info.dlpi_addr as usize + (ph.p_vaddr + ph.p_memsz) as usize,
+                    )
+                })
         };
         // gort's own code, when it is a shared object (not when linked
         // statically into the executable: then the executable is the program).

@@ -353,7 +353,12 @@ impl M {
         if self.steered.swap(false, Ordering::Acquire) {
             // SAFETY: restores the mask saved by the steering thread.
             unsafe {
-                libc::syscall(libc::SYS_sched_setaffinity, 0, core::mem::size_of::<libc::cpu_set_t>(), self.saved_affinity.as_ptr());
+                libc::syscall(
+                    libc::SYS_sched_setaffinity,
+                    0,
+                    core::mem::size_of::<libc::cpu_set_t>(),
+                    self.saved_affinity.as_ptr(),
+                );
             }
         }
     }

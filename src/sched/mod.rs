@@ -566,7 +566,10 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
         return;
     };
     let m = midleget(&mut lk);
-    if m.is_none() && !spinning && let Some(bm) = pop_bound_head(&mut lk, p) {
+    if m.is_none()
+        && !spinning
+        && let Some(bm) = pop_bound_head(&mut lk, p)
+    {
         // No idle M, but the goroutine first in line is waiting on its own
         // thread: that thread can take the P without anyone making a new
         // one (which might have to wait for malloc's lock, see chores.rs).

@@ -43,7 +43,13 @@ impl Parker {
     /// # Safety
     /// `unlock(arg)` must be valid to call once; the caller must keep the
     /// Parker alive until it is unparked or, for threads, until it gave up.
-    pub unsafe fn park(&self, reason: WaitReason, unlock: unsafe fn(*mut ()), arg: *mut (), deadline: Option<i64>) -> bool {
+    pub unsafe fn park(
+        &self,
+        reason: WaitReason,
+        unlock: unsafe fn(*mut ()),
+        arg: *mut (),
+        deadline: Option<i64>,
+    ) -> bool {
         if self.is_goroutine() {
             park(reason, Some((unlock, arg)));
             return true;

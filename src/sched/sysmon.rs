@@ -94,7 +94,8 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
     let mut quiet_rounds = 0u32;
     let start = clock::now();
     let (mut last_scavenge, mut last_textmap) = (start, start);
-    let mut next_schedtrace = if cfg.schedtrace_ms > 0 { start + cfg.schedtrace_ms as i64 * 1_000_000 } else { i64::MAX };
+    let mut next_schedtrace =
+        if cfg.schedtrace_ms > 0 { start + cfg.schedtrace_ms as i64 * 1_000_000 } else { i64::MAX };
     let mut prev_round = start;
     let mut recheck = i64::MAX;
     loop {
@@ -213,10 +214,7 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
             let mostly_blocked = w.cpu >= 0 && cpu >= 0 && 2 * (cpu - w.cpu) < now - w.cpu_at;
             w.cpu = cpu;
             w.cpu_at = now;
-            if mostly_blocked
-                && !m.thread_running()
-                && m.take_p(p)
-            {
+            if mostly_blocked && !m.thread_running() && m.take_p(p) {
                 // The P is ours now: the M will find out at its next runtime call.
                 p.m.store(core::ptr::null_mut(), Ordering::Relaxed);
                 Stats::bump(&SCHED.stats.handoffs);

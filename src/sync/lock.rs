@@ -59,7 +59,6 @@ impl RtLock {
             futex::wake(&self.state, 1);
         }
     }
-
 }
 
 /// Data guarded by an [`RtLock`].

@@ -81,8 +81,8 @@ mod json;
 mod ring;
 mod schedtrace;
 
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use crate::clock;
 use crate::config::MAX_PROCS;
