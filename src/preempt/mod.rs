@@ -185,9 +185,15 @@ pub fn request(m: &M) {
     if !async_enabled() {
         return;
     }
-    m.preempt_req.store(1, Ordering::Release);
-    if m.thread_running() {
-        signal::send_request(m);
+    // One signal per request: until the handler consumes it (any of our
+    // SIGURGs does), another would only sit pending, where SIGURG, a
+    // standard signal, swallows the program's own SIGURGs.
+    if m.preempt_req.swap(1, Ordering::AcqRel) == 0 {
+        if m.thread_running() {
+            signal::send_request(m);
+        } else {
+            m.preempt_req.store(0, Ordering::Relaxed); // not sent: nothing outstanding
+        }
     }
 }
 
@@ -241,7 +247,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         return refuse(st, false);
     }
     match textmap::classify(pc) {
-        textmap::Code::User => {}
+        textmap::Code::User => st.refusals = 0,
         textmap::Code::System => {
             st.refusals += 1;
             if st.refusals < FORCE_AFTER {

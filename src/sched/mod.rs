@@ -126,6 +126,33 @@ impl GQueue {
         Some(g)
     }
 
+    /// Removes and returns the first G for which `f` holds.
+    fn take_first(&mut self, f: impl Fn(&G) -> bool) -> Option<*mut G> {
+        let mut prev: *mut G = ptr::null_mut();
+        let mut cur = self.head;
+        // SAFETY: queued Gs are live; the caller holds the queue's lock.
+        unsafe {
+            while !cur.is_null() {
+                let next = (*cur).schedlink.load(Ordering::Relaxed);
+                if f(&*cur) {
+                    if prev.is_null() {
+                        self.head = next;
+                    } else {
+                        (*prev).schedlink.store(next, Ordering::Relaxed);
+                    }
+                    if self.tail == cur {
+                        self.tail = prev;
+                    }
+                    self.len -= 1;
+                    return Some(cur);
+                }
+                prev = cur;
+                cur = next;
+            }
+        }
+        None
+    }
+
     /// The head, without removing it (trace walks the queue from here).
     pub fn peek(&self) -> Option<*mut G> {
         (!self.head.is_null()).then_some(self.head)
@@ -568,7 +595,7 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
     let m = midleget(&mut lk);
     if m.is_none()
         && !spinning
-        && let Some(bm) = pop_bound_head(&mut lk, p)
+        && let Some(bm) = pop_any_bound(&mut lk)
     {
         // No idle M, but the goroutine first in line is waiting on its own
         // thread: that thread can take the P without anyone making a new
@@ -752,6 +779,17 @@ fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
     let bm = unsafe { (*head).bound_m.load(Ordering::Relaxed).as_ref()? };
     globrunq_get(lk, p, false);
     Some(bm)
+}
+
+/// With no idle M to run a P: takes the first goroutine in the global queue
+/// whose own M waits for a P, and returns that M. Out of FIFO order, but it
+/// needs no new thread, and making one may have to wait for malloc's lock,
+/// held perhaps by a goroutine further down this very queue.
+fn pop_any_bound(lk: &mut SchedGuard) -> Option<&'static M> {
+    let g = lk.st().runq.take_first(|g| !g.bound_m.load(Ordering::Relaxed).is_null())?;
+    SCHED.runq_len.fetch_sub(1, Ordering::Relaxed);
+    // SAFETY: as above.
+    unsafe { (*g).bound_m.load(Ordering::Relaxed).as_ref() }
 }
 
 /// Makes a parked goroutine runnable. From a goroutine (or g0) holding a P
@@ -1415,6 +1453,7 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
                 Some(bm) => HandTo::BoundM(bm, p),
                 None if local_first || lk.st().runq.len > 0 || others_queued(p) => match midleget(&mut lk) {
                     Some(spare) => HandTo::Spare(spare, p),
+                    None if let Some(bm) = pop_any_bound(&mut lk) => HandTo::BoundM(bm, p),
                     None => {
                         drop(lk);
                         sysmon::wake(); // it makes spares; we cannot
