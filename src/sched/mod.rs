@@ -75,7 +75,6 @@ use self::m::{M, Tail, U_BLOCKING, U_RUNTIME, U_USER, user_state, ustate_kind};
 use self::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::config::{Config, MAX_PROCS};
 use crate::sync::lock::RtLock;
-use crate::sync::note::Note;
 use crate::{arch, clock, preempt, trace};
 
 /// Check the global queue first every this many schedules, so goroutines
@@ -167,8 +166,6 @@ pub struct Locked {
     midle: *mut M,
     /// Ps waiting for the chores thread to make them an M.
     pub pstart: *mut P,
-    /// Ps a stop-the-world still waits for.
-    pub stopwait: u32,
 }
 
 pub struct Sched {
@@ -190,8 +187,9 @@ pub struct Sched {
     pub wakeq_len: AtomicU32,
     /// A stop-the-world is in progress: every P must stop.
     pub gcwaiting: AtomicBool,
-    /// Woken when `stopwait` reaches zero.
-    pub stw_note: Note,
+    /// Ps a stop-the-world still waits for. Written under the lock; the
+    /// stopper polls it.
+    pub stopwait: AtomicU32,
     goid_gen: AtomicU64,
     /// Goroutines spawned and exited with no P (from plain threads).
     nspawned_nop: AtomicU64,
@@ -229,7 +227,6 @@ pub static SCHED: Sched = Sched {
         pidle: ptr::null_mut(),
         midle: ptr::null_mut(),
         pstart: ptr::null_mut(),
-        stopwait: 0,
     }),
     nprocs: AtomicU32::new(0),
     nallp: AtomicU32::new(0),
@@ -242,7 +239,7 @@ pub static SCHED: Sched = Sched {
     runq_len: AtomicU32::new(0),
     wakeq_len: AtomicU32::new(0),
     gcwaiting: AtomicBool::new(false),
-    stw_note: Note::new(),
+    stopwait: AtomicU32::new(0),
     goid_gen: AtomicU64::new(1),
     nspawned_nop: AtomicU64::new(0),
     nexited_nop: AtomicU64::new(0),
@@ -648,16 +645,12 @@ pub fn handoffp(p: &'static P) {
 /// Hands `p` to the stop-the-world in progress (`gcwaiting`, checked
 /// under the same lock by the caller). The stopper's own P is not waited
 /// for, so it does not count.
-pub fn stop_p(lk: &mut SchedGuard, p: &'static P) {
+pub fn stop_p(_held: &mut SchedGuard, p: &'static P) {
     p.status.store(P_STOPPED, Ordering::Relaxed);
     if crate::world::is_stopper_p(p) {
         return;
     }
-    let st = lk.st();
-    st.stopwait -= 1;
-    if st.stopwait == 0 {
-        SCHED.stw_note.wakeup();
-    }
+    SCHED.stopwait.fetch_sub(1, Ordering::Release);
 }
 
 /// Starts an M spinning for work if a P is idle and nobody spins yet.
@@ -1120,7 +1113,7 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
             return None; // the caller looks at the global queues (or stops)
         }
         let pause_until = clock::now() + SPIN_ROUND_NS;
-        while clock::now() < pause_until {
+        while clock::now() < pause_until && !SCHED.gcwaiting.load(Ordering::Relaxed) {
             core::hint::spin_loop();
         }
     }

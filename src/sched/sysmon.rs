@@ -44,6 +44,11 @@ const MIN_DELAY: i64 = 20_000;
 const BUSY_MAX_DELAY: i64 = 1_000_000;
 const IDLE_MAX_DELAY: i64 = 10_000_000;
 const SCAVENGE_EVERY: i64 = 100_000_000;
+/// After a wake-up preemption request, look again this soon.
+const REQUEST_RECHECK: i64 = 250_000;
+/// A P holder's CPU clock is sampled at most this often (two samples tell
+/// a blocked thread from a busy one; each is a system call).
+const CPU_SAMPLE_EVERY: i64 = 500_000;
 const TEXTMAP_EVERY: i64 = 1_000_000_000;
 
 static NOTE: Note = Note::new();
@@ -111,9 +116,11 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
 
         let now = clock::now();
         let mut acted = fire_timers(now);
-        let (watched, next_check) = watch(now, prev_round);
-        acted |= watched;
-        recheck = next_check;
+        let (retook, requested, next_check) = watch(now, prev_round);
+        acted |= retook;
+        // After asking a goroutine to stop, give it time to: re-checking at
+        // full speed would only burn the CPU it needs.
+        recheck = if requested { next_check.min(now + REQUEST_RECHECK) } else { next_check };
         prev_round = now;
         if SCHED.npidle.load(Ordering::Relaxed) > 0
             && SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
@@ -162,14 +169,14 @@ fn fire_timers(now: i64) -> bool {
 }
 
 /// Looks at every running P (see the module comment). Returns whether it
-/// did anything, and when it wants to look again (a wake-up preemption
-/// candidate reaches the granularity then).
+/// took a P, whether it asked a goroutine to stop, and when it wants to look
+/// again (a wake-up preemption candidate reaches the granularity then).
 ///
 /// Run times are upper bounds: a goroutine whose switch-in sysmon notices
 /// now may have started any time since sysmon's previous look (`prev`), and
 /// is counted from there. Recording switch times exactly would cost a clock
 /// read on every switch.
-fn watch(now: i64, prev: i64) -> (bool, i64) {
+fn watch(now: i64, prev: i64) -> (bool, bool, i64) {
     let cfg = cfg();
     let mut acted = false;
     let mut recheck = i64::MAX;
@@ -204,6 +211,7 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
         }
         // (A stop-the-world takes blocked Ps itself.)
         if ran >= RETAKE_AFTER
+            && (w.cpu < 0 || now - w.cpu_at >= CPU_SAMPLE_EVERY)
             && (others_waiting(p) || p.timers.next_when() <= now)
             && !SCHED.gcwaiting.load(Ordering::Relaxed)
         {
@@ -233,13 +241,14 @@ fn watch(now: i64, prev: i64) -> (bool, i64) {
             }
         }
     }
+    let mut requested = false;
     if let Some((m, _)) = victim
         && SCHED.npidle.load(Ordering::Relaxed) == 0
     {
         preempt::request(m);
-        acted = true;
+        requested = true;
     }
-    (acted, recheck)
+    (acted, requested, recheck)
 }
 
 /// Keeps a few parked Ms ready for the preemption handler's hand-offs.
