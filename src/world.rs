@@ -5,9 +5,12 @@
 //! uses, no signal); running Ps by asking their goroutine to stop (the
 //! cooperative flag, and an on-demand SIGURG to threads seen running). Ms in
 //! the runtime notice `gcwaiting` at their next scheduling point or on their
-//! way back to user code. Each stopped P decrements `stopwait`; the last one
-//! wakes the stopper. The caller keeps running, on its own P if it is a
-//! goroutine. Only one stop at a time: a second stopper waits on `WORLD`.
+//! way back to user code. A P handed to an M that has not woken up yet (the
+//! previous start hands out every P) is taken back on the spot and handed
+//! to the same M when the world starts. Each stopped P decrements
+//! `stopwait`; the stopper waits for zero, yielding its CPU meanwhile. The
+//! caller keeps running, on its own P if it is a goroutine. Only one stop at
+//! a time: a second stopper waits on `WORLD`.
 //!
 //! A goroutine inside `gort_blocking_begin/end` holds no P and keeps running
 //! its C call; it cannot get a P back until the world starts.
@@ -16,7 +19,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use crate::sched::m::{self, U_LOST, user_state, ustate_kind};
-use crate::sched::p::{P, P_RUNNING, P_STOPPED};
+use crate::sched::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
 use crate::sync::mutex::Mutex;
 use crate::{clock, trace};
@@ -27,6 +30,9 @@ static WORLD: Mutex = Mutex::new();
 static OWNER: AtomicU64 = AtomicU64::new(0);
 /// The P the stopping goroutine keeps, if any.
 static OWNER_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
+/// Ps the stop took back from hand-offs in flight (linked through `link`),
+/// to be handed to the same Ms at the start. Owner: the stopper.
+static TAKEN: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
 
 /// How often the stopper re-checks and re-asks while waiting.
 const RECHECK_NS: i64 = 20_000;
@@ -51,6 +57,12 @@ pub fn is_stopper_p(p: &P) -> bool {
 }
 
 pub fn stop() -> i32 {
+    stop_world(true)
+}
+
+/// With `take_handoffs`, a P handed to an M that has not woken up yet is
+/// taken back rather than waited for (not when resizing: the P may go away).
+fn stop_world(take_handoffs: bool) -> i32 {
     WORLD.lock();
     let _rt = sched::enter();
     let began = clock::now();
@@ -91,7 +103,19 @@ pub fn stop() -> i32 {
         }
         for id in 0..nprocs() {
             let p = allp(id);
-            if own_p.is_some_and(|o| ptr::eq(o, p)) || p.status.load(Ordering::Relaxed) != P_RUNNING {
+            let status = p.status.load(Ordering::Relaxed);
+            if own_p.is_some_and(|o| ptr::eq(o, p)) || status == P_STOPPED {
+                continue;
+            }
+            if take_handoffs && sched::take_handed(p).is_some() {
+                // Handed to an M still waking up (typically by the previous
+                // start): it gets the P back when this stop ends.
+                sched::stop_p(&mut lock(), p);
+                p.link.store(TAKEN.load(Ordering::Relaxed), Ordering::Relaxed);
+                TAKEN.store(p as *const P as *mut P, Ordering::Relaxed);
+                continue;
+            }
+            if status != P_RUNNING {
                 continue;
             }
             // SAFETY: Ms are never freed.
@@ -111,11 +135,13 @@ pub fn stop() -> i32 {
             }
             crate::preempt::request(m);
         }
-        // Spin for the answers rather than sleep: a futex wake-up across
-        // CPUs costs tens of microseconds, as much as the whole stop should.
+        // Wait for the answers without sleeping (a futex wake-up across CPUs
+        // costs tens of microseconds, as much as the whole stop should), but
+        // yielding: the thread we wait for may be queued on our own CPU.
         let until = clock::deadline_after(RECHECK_NS);
         while clock::now() < until && SCHED.stopwait.load(Ordering::Acquire) != 0 {
-            core::hint::spin_loop();
+            // SAFETY: no preconditions.
+            unsafe { libc::sched_yield() };
         }
     }
     let took = (clock::now() - began) as u64;
@@ -145,6 +171,12 @@ fn restart_ps() {
     // stopped goroutine may hold malloc's lock, see mapvec.rs).
     let mut with_work: *mut P = ptr::null_mut();
     let mut nwork = 0;
+    let taken = TAKEN.swap(ptr::null_mut(), Ordering::Relaxed);
+    let mut next = taken;
+    while let Some(p) = p_ref(next) {
+        next = p.link.load(Ordering::Relaxed);
+        p.status.store(P_IDLE, Ordering::Relaxed); // not for the loop below
+    }
     {
         let mut lk = lock();
         SCHED.gcwaiting.store(false, Ordering::SeqCst);
@@ -169,7 +201,14 @@ fn restart_ps() {
         with_work = p.link.load(Ordering::Relaxed);
         startm(Some(p), false);
     }
+    let mut next = taken;
+    while let Some(p) = p_ref(next) {
+        next = p.link.load(Ordering::Relaxed); // before the M may reuse it
+        // SAFETY: Ms are never freed; `take_handed` left the M in handed_to.
+        sched::hand_p(unsafe { &*p.handed_to.load(Ordering::Relaxed) }, p);
+    }
     sched::wakep();
+    sched::sysmon::poke(); // it sleeps while the world is stopped
 }
 
 /// `gort_maxprocs`: returns the previous count; with `n > 0` also changes
@@ -182,7 +221,7 @@ pub fn maxprocs(n: i32) -> i32 {
     // New Ps are allocated before the stop: a stopped goroutine may hold
     // malloc's lock (see mapvec.rs).
     sched::alloc_ps(n.min(crate::config::MAX_PROCS as i32) as u32);
-    stop();
+    stop_world(false);
     let keep = sched::resize(n as u32, p_ref(OWNER_P.load(Ordering::Relaxed)));
     OWNER_P.store(keep.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
     start();

@@ -543,18 +543,37 @@ pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
 
 /// Parks the current M until a P is handed to it, then takes it.
 pub fn park_m(m: &'static M) {
-    m.park.sleep();
-    m.unsteer();
-    // Acquire (via the note): the hand-over's writes are visible.
-    let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
-    // SAFETY: whoever woke us handed us a live P.
-    acquirep(m, unsafe { &*p });
+    loop {
+        m.park.sleep();
+        m.unsteer();
+        // Acquire (via the note): the hand-over's writes are visible.
+        let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: whoever woke us handed us a live P.
+        if let Some(p) = unsafe { p.as_ref() } {
+            acquirep(m, p);
+            return;
+        }
+        // A stop-the-world took the P back before we woke (`take_handed`);
+        // it hands it to us again when the world starts.
+    }
 }
 
 /// Gives `p` to the parked (or about to park) M `m` and wakes it.
 pub fn hand_p(m: &M, p: &P) {
+    p.handed_to.store(m as *const M as *mut M, Ordering::Relaxed);
     m.nextp.store(p as *const P as *mut P, Ordering::Release);
     m.park.wakeup();
+}
+
+/// Takes `p` back from the M it was handed to, if that M has not picked it
+/// up yet; returns the M, which waits for `p` to be handed to it again.
+/// For a stop-the-world, which would otherwise wait for the M to wake up
+/// (tens of microseconds) only to have it stop at once.
+pub fn take_handed(p: &'static P) -> Option<&'static M> {
+    // SAFETY: Ms are never freed.
+    let m = unsafe { p.handed_to.load(Ordering::Relaxed).as_ref()? };
+    let pp = p as *const P as *mut P;
+    m.nextp.compare_exchange(pp, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).ok().map(|_| m)
 }
 
 /// Puts the current M on the idle list and parks it until it is handed a P.

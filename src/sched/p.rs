@@ -25,6 +25,10 @@ pub struct P {
     pub m: AtomicPtr<M>,
     /// Link in the idle list. Owner: the scheduler lock.
     pub link: AtomicPtr<P>,
+    /// The M this P was last handed to (`hand_p`). While that M's `nextp`
+    /// still points here the hand-off is in flight, and a stop-the-world
+    /// may take the P back (`take_handed`) instead of waiting for the M.
+    pub handed_to: AtomicPtr<M>,
     /// Whether the M that the chores thread makes for this P should spin.
     pub start_spinning: AtomicBool,
     pub runq: RunQueue,
@@ -66,6 +70,7 @@ impl P {
             status: AtomicU32::new(P_IDLE),
             m: AtomicPtr::new(core::ptr::null_mut()),
             link: AtomicPtr::new(core::ptr::null_mut()),
+            handed_to: AtomicPtr::new(core::ptr::null_mut()),
             start_spinning: AtomicBool::new(false),
             runq: RunQueue::new(),
             schedtick: AtomicU32::new(0),
