@@ -220,6 +220,7 @@ impl Chan {
     /// The non-blocking part of a send, lock held. Returns None when the
     /// send must wait; otherwise the result and a waiter to wake once the
     /// lock is released.
+    #[inline(always)]
     fn try_send_locked(&self, st: &mut State, elem: *const u8) -> Option<(i32, Option<*mut Sudog>)> {
         if st.closed {
             return Some((libc::EPIPE, None));
@@ -240,6 +241,7 @@ impl Chan {
     }
 
     /// The non-blocking part of a receive, lock held (see `try_send_locked`).
+    #[inline(always)]
     fn try_recv_locked(&self, st: &mut State, out: *mut u8) -> Option<(i32, Option<*mut Sudog>)> {
         // SAFETY: lock held.
         if let Some(s) = unsafe { st.sendq.dequeue_claimed() } {
@@ -270,10 +272,12 @@ impl Chan {
         None
     }
 
+    #[inline(always)]
     pub fn send(&self, elem: *const u8, block: Block) -> i32 {
         self.op(elem as *mut u8, block, true)
     }
 
+    #[inline(always)]
     pub fn recv(&self, out: *mut u8, block: Block) -> i32 {
         self.op(out, block, false)
     }
@@ -369,6 +373,7 @@ impl Chan {
 /// locked on entry; released once the waiter can be woken). Returns when
 /// the wait was claimed: by a waker, a closer, or the deadline
 /// (`wait.fired == TIMED_OUT`; the caller then unlinks its sudogs).
+#[inline(always)]
 fn block_on(wait: &Wait, chans: &[Option<&Chan>], deadline: Option<i64>, reason: WaitReason) {
     struct Ctx<'a> {
         wait: &'a Wait,

@@ -33,27 +33,22 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     let n = cases.len();
     // Poll order: a random permutation (Fisher-Yates), so that when several
     // cases are ready each is chosen with equal probability.
-    let mut order = Scratch::new(n, 0usize);
-    let order = order.as_mut();
-    for (i, slot) in order.iter_mut().enumerate() {
-        *slot = i;
-    }
+    let (mut order_inline, mut order_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
+    let order = scratch(&mut order_inline, &mut order_heap, n, |i| i);
     for i in (1..n).rev() {
         order.swap(i, sched::fastrand_n(i as u32 + 1) as usize);
     }
-    // Lock order: the distinct channels, by address.
-    let mut locks = Scratch::new(n, None::<&Chan>);
-    let locks = locks.as_mut();
-    let mut nlocks = 0;
-    for c in cases.iter().filter_map(|c| c.chan) {
-        locks[nlocks] = Some(c);
-        nlocks += 1;
-    }
-    locks[..nlocks].sort_unstable_by_key(|c| c.map_or(0, |c| c as *const Chan as usize));
+    // Lock order: the distinct channels, by address (nil cases sort first
+    // and are dropped).
+    let (mut locks_inline, mut locks_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
+    let locks = scratch(&mut locks_inline, &mut locks_heap, n, |i| cases[i].chan);
+    locks.sort_unstable_by_key(|c| c.map_or(0, |c| c as *const Chan as usize));
     let mut k = 0;
-    for i in 0..nlocks {
-        if k == 0 || !core::ptr::eq(locks[i].unwrap(), locks[k - 1].unwrap()) {
-            locks[k] = locks[i];
+    for i in 0..n {
+        if let Some(c) = locks[i]
+            && (k == 0 || !core::ptr::eq(c, locks[k - 1].unwrap()))
+        {
+            locks[k] = Some(c);
             k += 1;
         }
     }
@@ -83,8 +78,8 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
 
     // Pass 2: wait on every case.
     let wait = Wait::new(true);
-    let mut sudogs = Scratch::new(n, MaybeUninit::<Sudog>::uninit());
-    let sudogs = sudogs.as_mut();
+    let (mut sudogs_inline, mut sudogs_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
+    let sudogs = scratch(&mut sudogs_inline, &mut sudogs_heap, n, |_| MaybeUninit::<Sudog>::uninit());
     for c in locks.iter().flatten() {
         c.retain();
     }
@@ -134,35 +129,32 @@ fn unlock_all(locks: &[Option<&Chan>]) {
 }
 
 /// Up to this many cases, select's scratch space lives on the stack.
-const INLINE_CASES: usize = 16;
+pub const INLINE_CASES: usize = 16;
 
-/// A scratch array of `n` copies of a value: on the stack for small selects
-/// (only the `n` slots in use are written), from `MapVec` for large ones
-/// (not malloc: see mapvec.rs for why the runtime avoids malloc).
-pub enum Scratch<T: Copy> {
-    Inline([MaybeUninit<T>; INLINE_CASES], usize),
-    Heap(MapVec<T>),
-}
+/// Stack space for the scratch arrays of a small select.
+pub type Inline<T> = [MaybeUninit<T>; INLINE_CASES];
 
-impl<T: Copy> Scratch<T> {
-    #[inline(always)]
-    pub fn new(n: usize, fill: T) -> Scratch<T> {
-        if n > INLINE_CASES {
-            return Scratch::Heap(MapVec::filled(n, fill));
+/// A scratch array of `n` values `f(0)`, ..., `f(n - 1)`: in the caller's
+/// `inline` array for small selects, else in `heap`, from `MapVec` (not
+/// malloc: see mapvec.rs for why the runtime avoids it). The caller owns
+/// both, so nothing large is moved around.
+#[inline(always)]
+pub fn scratch<'a, T: Copy>(
+    inline: &'a mut Inline<T>,
+    heap: &'a mut Option<MapVec<T>>,
+    n: usize,
+    f: impl Fn(usize) -> T,
+) -> &'a mut [T] {
+    if n > INLINE_CASES {
+        let v = heap.insert(MapVec::filled(n, f(0)));
+        for (i, slot) in v.iter_mut().enumerate() {
+            *slot = f(i);
         }
-        let mut a = [const { MaybeUninit::uninit() }; INLINE_CASES];
-        for slot in &mut a[..n] {
-            slot.write(fill);
-        }
-        Scratch::Inline(a, n)
+        return v;
     }
-
-    #[inline(always)]
-    pub fn as_mut(&mut self) -> &mut [T] {
-        match self {
-            // SAFETY: `new` initialised the first n slots.
-            Scratch::Inline(a, n) => unsafe { &mut *(&mut a[..*n] as *mut [MaybeUninit<T>] as *mut [T]) },
-            Scratch::Heap(v) => v,
-        }
+    for (i, slot) in inline[..n].iter_mut().enumerate() {
+        slot.write(f(i));
     }
+    // SAFETY: the first n slots were just initialised.
+    unsafe { &mut *(&mut inline[..n] as *mut [MaybeUninit<T>] as *mut [T]) }
 }

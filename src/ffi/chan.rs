@@ -1,6 +1,7 @@
 //! Channels and select.
 
 use core::ffi::{c_int, c_void};
+use core::mem::MaybeUninit;
 
 use super::{EBUG, call};
 use crate::chan::select::{self, Case};
@@ -165,24 +166,24 @@ pub unsafe extern "C" fn gort_select(cases: *mut gort_case, n: usize, timeout_ns
         // SAFETY: per the caller, `cases` holds n cases.
         let cases: &mut [gort_case] =
             if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(cases, n) } };
-        let mut parsed = select::Scratch::new(n, Case::NEVER);
-        let parsed = parsed.as_mut();
-        for (gc, case) in cases.iter().zip(parsed.iter_mut()) {
+        let parse = |gc: &gort_case| -> Option<Case> {
             let send = match gc.op {
                 x if x == gort_op::GORT_SEND as c_int => true,
                 x if x == gort_op::GORT_RECV as c_int => false,
-                _ => return -libc::EINVAL,
+                _ => return None,
             };
-            let c = if gc.chan.is_null() {
-                None
-            } else {
-                match chan(gc.chan) {
-                    Some(c) if !send || elem_ok(c, gc.elem) => Some(c),
-                    _ => return -libc::EINVAL,
-                }
+            let chan = match chan(gc.chan) {
+                _ if gc.chan.is_null() => None,
+                Some(c) if !send || elem_ok(c, gc.elem) => Some(c),
+                _ => return None,
             };
-            *case = Case { chan: c, send, elem: gc.elem as *mut u8 };
+            Some(Case { chan, send, elem: gc.elem as *mut u8 })
+        };
+        if cases.iter().any(|gc| parse(gc).is_none()) {
+            return -libc::EINVAL;
         }
+        let (mut inline, mut heap) = ([const { MaybeUninit::uninit() }; select::INLINE_CASES], None);
+        let parsed = select::scratch(&mut inline, &mut heap, n, |i| parse(&cases[i]).unwrap_or(Case::NEVER));
         let result = select::select(parsed, Block::from_timeout(timeout_ns));
         match result {
             Ok((i, r)) => {

@@ -409,9 +409,9 @@ pub fn enter() -> Option<InRuntime> {
     match ustate_kind(prev) {
         U_USER => {}
         U_RUNTIME => return Some(InRuntime { nested: true, _not_send: PhantomData }),
-        _ => regain_p(m),
+        _ => regain_p(m), // resumes on this same M
     }
-    if should_yield(m::current().unwrap().curg()) {
+    if should_yield(m.curg()) {
         preempt_here();
     }
     Some(InRuntime { nested: false, _not_send: PhantomData })
@@ -433,20 +433,24 @@ impl Drop for InRuntime {
 }
 
 fn leave() {
-    let g = m::current().unwrap().curg();
-    if should_yield(g) && g.blocking.load(Ordering::Relaxed) == 0 {
-        preempt_here();
-    }
     let m = m::current().unwrap();
-    if m.curg().blocking.load(Ordering::Relaxed) > 0 {
-        // Inside gort_blocking_begin/end: give the P away for the C call.
+    let g = m.curg();
+    if g.blocking.load(Ordering::Relaxed) > 0 {
+        // Inside gort_blocking_begin/end: give the P away for the C call
+        // (and no preemption: the goroutine is about to block anyway).
         let p = releasep(m);
         Stats::bump(&SCHED.stats.handoffs);
         m.set_ustate(U_BLOCKING);
         handoffp(p);
-    } else {
-        m.set_ustate(user_state(m.p().unwrap()));
+        return;
     }
+    let m = if should_yield(g) {
+        preempt_here();
+        m::current().unwrap() // possibly another M now
+    } else {
+        m
+    };
+    m.set_ustate(user_state(m.p().unwrap()));
 }
 
 /// Cooperative preemption at a runtime call: requeue on the global queue.
@@ -1299,6 +1303,7 @@ fn goexit() -> ! {
 
 /// Parks the current goroutine (which is inside the runtime). `unlock(arg)`
 /// runs once its context is saved; until then nobody can find it to wake it.
+#[inline]
 pub fn park(reason: WaitReason, unlock: Option<m::Unlock>) {
     let m = m::current().unwrap();
     let g = m.curg.load(Ordering::Relaxed);

@@ -43,6 +43,7 @@ impl Parker {
     /// # Safety
     /// `unlock(arg)` must be valid to call once; the caller must keep the
     /// Parker alive until it is unparked or, for threads, until it gave up.
+    #[inline]
     pub unsafe fn park(
         &self,
         reason: WaitReason,

@@ -43,7 +43,14 @@ impl RunQueue {
     /// returns the overflow batch for the global queue.
     pub fn put(&self, mut g: *mut G, next: bool) -> Option<Overflow> {
         if next {
-            // Others only ever CAS `next` to null, so a swap is enough here.
+            // Others only ever CAS `next` from a goroutine to null, so an
+            // empty slot stays empty until we fill it: a plain store then
+            // (the common case, a hand-off), else a swap.
+            if self.next.load(Ordering::Relaxed).is_null() {
+                // Release: a thief that takes g sees it fully readied.
+                self.next.store(g, Ordering::Release);
+                return None;
+            }
             let old = self.next.swap(g, Ordering::AcqRel);
             if old.is_null() {
                 return None;
