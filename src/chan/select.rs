@@ -94,23 +94,26 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     }
     block_on(&wait, locks, block.deadline(), WaitReason::Select);
 
-    // Unlink whatever is still queued (the winner was unlinked by its waker).
-    lock_all(locks);
+    // Unlink the other cases' sudogs (the winner's waker unlinked it), one
+    // channel lock at a time: unlike Go, the winning channel is not locked
+    // again, which halves the locking of a two-case select.
+    let fired = wait.fired.get();
     for (i, case) in cases.iter().enumerate() {
         let Some(c) = case.chan else { continue };
-        // SAFETY: c is locked; sudogs[i] was initialised in pass 2.
-        unsafe {
-            let st = c.st.get_mut();
-            let sd = sudogs[i].as_mut_ptr();
-            if case.send { st.sendq.remove(sd) } else { st.recvq.remove(sd) }
+        if i == fired {
+            continue;
         }
+        let st = c.lock();
+        let sd = sudogs[i].as_mut_ptr();
+        // SAFETY: c is locked; sudogs[i] was initialised in pass 2.
+        unsafe { if case.send { st.sendq.remove(sd) } else { st.recvq.remove(sd) } }
+        c.unlock();
     }
-    unlock_all(locks);
     for c in locks.iter().flatten() {
         // SAFETY: the references taken in pass 2.
         unsafe { c.release() };
     }
-    match wait.fired.get() {
+    match fired {
         TIMED_OUT => Err(libc::ETIMEDOUT),
         i => Ok((i, if wait.closed.get() { libc::EPIPE } else { 0 })),
     }
