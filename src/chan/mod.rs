@@ -241,7 +241,8 @@ impl Chan {
         if self.count.load(Ordering::Relaxed) < self.cap {
             self.copy(elem, self.slot(st, st.sendx));
             st.sendx = self.ring_next(st.sendx);
-            self.count.fetch_add(1, Ordering::Relaxed);
+            // Written only under the lock: no read-modify-write needed.
+            self.count.store(self.count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             return Some((0, None));
         }
         None
@@ -269,7 +270,7 @@ impl Chan {
         if self.count.load(Ordering::Relaxed) > 0 {
             self.copy(self.slot(st, st.recvx), out);
             st.recvx = self.ring_next(st.recvx);
-            self.count.fetch_sub(1, Ordering::Relaxed);
+            self.count.store(self.count.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
             return Some((0, None));
         }
         if st.closed {
