@@ -107,7 +107,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
             if own_p.is_some_and(|o| ptr::eq(o, p)) || status == P_STOPPED {
                 continue;
             }
-            if take_handoffs && sched::take_handed(p).is_some() {
+            if take_handoffs && sched::take_handed(p) {
                 // Handed to an M still waking up (typically by the previous
                 // start): it gets the P back when this stop ends.
                 sched::stop_p(&mut lock(), p);

@@ -569,15 +569,15 @@ pub fn hand_p(m: &M, p: &P) {
     m.park.wakeup();
 }
 
-/// Takes `p` back from the M it was handed to, if that M has not picked it
-/// up yet; returns the M, which waits for `p` to be handed to it again.
-/// For a stop-the-world, which would otherwise wait for the M to wake up
-/// (tens of microseconds) only to have it stop at once.
-pub fn take_handed(p: &'static P) -> Option<&'static M> {
+/// Takes `p` back from the M it was handed to (still in `handed_to`) if
+/// that M has not picked it up yet; the M then waits for `p` to be handed
+/// to it again. For a stop-the-world, which would otherwise wait for the M
+/// to wake up (tens of microseconds) only to have it stop at once.
+pub fn take_handed(p: &'static P) -> bool {
     // SAFETY: Ms are never freed.
-    let m = unsafe { p.handed_to.load(Ordering::Relaxed).as_ref()? };
+    let Some(m) = (unsafe { p.handed_to.load(Ordering::Relaxed).as_ref() }) else { return false };
     let pp = p as *const P as *mut P;
-    m.nextp.compare_exchange(pp, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).ok().map(|_| m)
+    m.nextp.compare_exchange(pp, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
 }
 
 /// Puts the current M on the idle list and parks it until it is handed a P.
