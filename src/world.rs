@@ -208,7 +208,6 @@ fn restart_ps() {
         sched::hand_p(unsafe { &*p.handed_to.load(Ordering::Relaxed) }, p);
     }
     sched::wakep();
-    sched::sysmon::poke(); // it sleeps while the world is stopped
 }
 
 /// `gort_maxprocs`: returns the previous count; with `n > 0` also changes

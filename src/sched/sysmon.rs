@@ -1,8 +1,8 @@
 //! sysmon: the runtime's watchdog thread. It has no P and runs no
 //! goroutines. It wakes every 20 µs after taking a P from a blocked thread,
 //! backing off to 1 ms when every P is busy and 10 ms when some are idle,
-//! and earlier for timers; it parks entirely when the runtime is idle or the
-//! world is stopped. It runs at a higher priority where the process may
+//! and earlier for timers; it parks entirely when the runtime is idle, and
+//! only looks every 1 ms while the world is stopped. It runs at a higher priority where the process may
 //! raise one (`raise_priority`). Each round it:
 //!
 //! 1. fires timers that are due, on Ps too busy (or too idle) to do it;
@@ -73,7 +73,7 @@ pub fn wake() {
 /// idle, it must watch again. One load when sysmon is awake.
 #[inline]
 pub fn poke() {
-    if WAKE_AT.load(Ordering::SeqCst) == i64::MAX {
+    if WAKE_AT.load(Ordering::Relaxed) == i64::MAX {
         NOTE.wakeup();
     }
 }
@@ -109,20 +109,22 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
     loop {
         let now = clock::now();
         // Nothing to watch while the world is stopped (Go's sysmon sleeps
-        // too, and here it would only take CPU from the stopper): the start
-        // pokes it awake.
-        let stopped = SCHED.gcwaiting.load(Ordering::SeqCst);
+        // too, and here it would only take CPU from the stopper). It looks
+        // again after BUSY_MAX_DELAY rather than being woken by the start: a
+        // wake-up per start would put this high-priority thread on the CPU
+        // of a stopper that stops again at once.
+        let stopped = SCHED.gcwaiting.load(Ordering::Relaxed);
         let all_idle = SCHED.npidle.load(Ordering::Relaxed) == nprocs();
-        let mut wake_at = if stopped || (all_idle && quiet_rounds > 50) { i64::MAX } else { now + delay };
-        if !stopped {
-            wake_at = wake_at.min(earliest_timer()).min(recheck);
-        }
+        let mut wake_at = if stopped {
+            now + BUSY_MAX_DELAY
+        } else if all_idle && quiet_rounds > 50 {
+            i64::MAX
+        } else {
+            (now + delay).min(earliest_timer()).min(recheck)
+        };
         wake_at = wake_at.min(next_schedtrace);
-        // SeqCst with `poke`: a start that cleared `gcwaiting` after our
-        // look either sees i64::MAX and wakes us, or we see it cleared.
-        WAKE_AT.store(wake_at, Ordering::SeqCst);
-        let started_meanwhile = stopped && !SCHED.gcwaiting.load(Ordering::SeqCst);
-        if wake_at > now && !started_meanwhile {
+        WAKE_AT.store(wake_at, Ordering::Relaxed);
+        if wake_at > now {
             NOTE.sleep_until((wake_at != i64::MAX).then_some(wake_at));
         }
         WAKE_AT.store(0, Ordering::Relaxed);
