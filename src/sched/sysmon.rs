@@ -115,14 +115,14 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         // of a stopper that stops again at once.
         let stopped = SCHED.gcwaiting.load(Ordering::Relaxed);
         let all_idle = SCHED.npidle.load(Ordering::Relaxed) == nprocs();
-        let mut wake_at = if stopped {
+        let wake_at = if stopped {
             now + BUSY_MAX_DELAY
-        } else if all_idle && quiet_rounds > 50 {
-            i64::MAX
         } else {
-            (now + delay).min(earliest_timer()).min(recheck)
-        };
-        wake_at = wake_at.min(next_schedtrace);
+            let idle_or_delay = if all_idle && quiet_rounds > 50 { i64::MAX } else { now + delay };
+            // Timers of idle Ps too: sysmon is what fires those.
+            idle_or_delay.min(earliest_timer()).min(recheck)
+        }
+        .min(next_schedtrace);
         WAKE_AT.store(wake_at, Ordering::Relaxed);
         if wake_at > now {
             NOTE.sleep_until((wake_at != i64::MAX).then_some(wake_at));
