@@ -1,9 +1,13 @@
-// 8 producers and 8 consumers sharing one unbuffered channel deliver each of
-// 1,000,000 values exactly once (count, sum and a per-value tally checked),
-// and each producer's values arrive in the order it sent them.
-// env: GORTMAXPROCS=1
-// env: GORTMAXPROCS=2
-// env: GORTMAXPROCS=4
+// 8 producers and 8 consumers sharing one channel, buffered (CHAN_CAP=64)
+// or unbuffered (CHAN_CAP=0), deliver each of 1,000,000 values exactly once
+// (count, sum and a per-value tally checked), and each producer's values
+// arrive in the order it sent them.
+// env: GORTMAXPROCS=1 CHAN_CAP=64
+// env: GORTMAXPROCS=2 CHAN_CAP=64
+// env: GORTMAXPROCS=4 CHAN_CAP=64
+// env: GORTMAXPROCS=1 CHAN_CAP=0
+// env: GORTMAXPROCS=2 CHAN_CAP=0
+// env: GORTMAXPROCS=4 CHAN_CAP=0
 // timeout: 120
 #include "chan_test_util.h"
 
@@ -11,7 +15,6 @@
 #define CONSUMERS 8
 #define TOTAL 1000000
 #define PER (TOTAL / PRODUCERS)
-#define CAP 0
 
 static gort_chan *c;
 static unsigned char *seen;
@@ -57,7 +60,9 @@ int main(void) {
     gt_watchdog(110);
     seen = calloc(TOTAL, 1);
     CHECK(seen != NULL);
-    c = ct_chan(sizeof(uint64_t), CAP);
+    const char *cap = getenv("CHAN_CAP");
+    CHECK(cap != NULL); /* set by every env line above */
+    c = ct_chan(sizeof(uint64_t), (size_t)atoi(cap));
     gort_waitgroup consumers_wg = GORT_WAITGROUP_INIT;
     for (int i = 0; i < CONSUMERS; i++) ct_go_wg(&consumers_wg, consumer, NULL);
     for (int i = 0; i < PRODUCERS; i++) ct_go_wg(&producers_wg, producer, (void *)(uintptr_t)i);
