@@ -65,19 +65,7 @@ static inline uint64_t ct_rand(uint64_t *s) {
  * here parks and frees its P instead of blocking its thread in usleep
  * (which would lean on the runtime's handoff of blocked Ps). Works on
  * plain threads too. */
-#define CT_WITHIN_MS(ms, cond)                                                   \
-    do {                                                                         \
-        int64_t _deadline = gt_now_ns() + (int64_t)(ms) * 1000000;               \
-        while (!(cond)) {                                                        \
-            if (gt_now_ns() > _deadline) {                                       \
-                fprintf(stderr, "%s:%d: not true within %d ms: %s\n", __FILE__,  \
-                        __LINE__, (int)(ms), #cond);                             \
-                fflush(stderr);                                                  \
-                abort();                                                         \
-            }                                                                    \
-            gort_sleep(100000);                                                  \
-        }                                                                        \
-    } while (0)
+#define CT_WITHIN_MS(ms, cond) GT_POLL_WITHIN_MS(ms, cond, gort_sleep(100000))
 
 /* errno read and written through a fresh __errno_location() each time. A
  * goroutine may move to another thread at any runtime call, and the

@@ -43,8 +43,9 @@
         }                                                                        \
     } while (0)
 
-/* Fails the test when `cond` does not become true within `ms` milliseconds. */
-#define CHECK_WITHIN_MS(ms, cond)                                                \
+/* Fails the test when `cond` does not become true within `ms` milliseconds,
+ * running `pause` between checks. */
+#define GT_POLL_WITHIN_MS(ms, cond, pause)                                       \
     do {                                                                         \
         int64_t _deadline = gt_now_ns() + (int64_t)(ms) * 1000000;               \
         while (!(cond)) {                                                        \
@@ -54,9 +55,12 @@
                 fflush(stderr);                                                  \
                 abort();                                                         \
             }                                                                    \
-            usleep(1000);                                                        \
+            pause;                                                               \
         }                                                                        \
     } while (0)
+
+/* Polls with usleep: blocks the calling thread between checks. */
+#define CHECK_WITHIN_MS(ms, cond) GT_POLL_WITHIN_MS(ms, cond, usleep(1000))
 
 static inline int64_t gt_now_ns(void) {
     struct timespec ts;
