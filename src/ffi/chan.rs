@@ -1,5 +1,6 @@
 //! Channels and select.
 
+use core::cell::Cell;
 use core::ffi::{c_int, c_void};
 use core::mem::MaybeUninit;
 
@@ -179,11 +180,17 @@ pub unsafe extern "C" fn gort_select(cases: *mut gort_case, n: usize, timeout_ns
             };
             Some(Case { chan, send, elem: gc.elem as *mut u8 })
         };
-        if cases.iter().any(|gc| parse(gc).is_none()) {
+        let bad = Cell::new(false);
+        let (mut inline, mut heap) = ([const { MaybeUninit::uninit() }; select::INLINE_CASES], None);
+        let parsed = select::scratch(&mut inline, &mut heap, n, |i| {
+            parse(&cases[i]).unwrap_or_else(|| {
+                bad.set(true);
+                Case::NEVER
+            })
+        });
+        if bad.get() {
             return -libc::EINVAL;
         }
-        let (mut inline, mut heap) = ([const { MaybeUninit::uninit() }; select::INLINE_CASES], None);
-        let parsed = select::scratch(&mut inline, &mut heap, n, |i| parse(&cases[i]).unwrap_or(Case::NEVER));
         let result = select::select(parsed, Block::from_timeout(timeout_ns));
         match result {
             Ok((i, r)) => {
