@@ -1,8 +1,9 @@
 // Releasing references to a channel while operations are blocked on it is
-// safe: blocked operations hold their own reference, so they complete
-// normally when a remaining reference sends, receives or closes, or when
-// their timeout expires after the last user reference is gone (freed memory
-// is poisoned by MALLOC_PERTURB_ and reused, so a use-after-free shows).
+// safe: they complete normally when a remaining reference sends, receives
+// or closes, when their timeout expires after the last user reference is
+// gone, or when a select fires on another channel and comes back to unlink
+// itself from the released one (freed memory is poisoned by MALLOC_PERTURB_
+// and reused, so a use-after-free shows).
 // env: GORTMAXPROCS=2 MALLOC_PERTURB_=165
 // env: GORTMAXPROCS=1 MALLOC_PERTURB_=90
 // timeout: 60
@@ -35,6 +36,24 @@ static void run_op(struct op *o) {
     atomic_store(&o->result, r);
 }
 static void g_op(void *arg) { run_op(arg); }
+
+/* A two-case select: receive from `gone` (released while it waits) or
+ * from `live`; `result` is the chosen case's index. */
+struct sel {
+    gort_chan *gone, *live;
+    int64_t value;
+    atomic_int result;
+};
+
+static void g_sel(void *arg) {
+    struct sel *s = arg;
+    atomic_fetch_add(&started, 1);
+    gort_case cs[2] = {
+        {.chan = s->gone, .op = GORT_RECV, .elem = &s->value},
+        {.chan = s->live, .op = GORT_RECV, .elem = &s->value},
+    };
+    atomic_store(&s->result, gort_select(cs, 2, -1));
+}
 static void *t_op(void *arg) {
     run_op(arg);
     return NULL;
@@ -207,6 +226,39 @@ int main(void) {
         churn();
         ct_sleep_ms(20);
         CHECK_EQ(atomic_load(&leak.result), -100);
+    }
+
+    /* D: selects wait on a channel whose last reference goes and on one
+     * that stays; they fire on the one that stays and unlink themselves
+     * from the released one afterwards (the last of them frees it). */
+    for (int round = 0; round < 20; round++) {
+        gort_chan *gone = ct_chan(sizeof(int64_t), 0), *live = ct_chan(sizeof(int64_t), 0);
+        static struct sel sels[N];
+        atomic_store(&started, 0);
+        for (int i = 0; i < N; i++) {
+            sels[i] = (struct sel){.gone = gone, .live = live, .value = -1};
+            atomic_store(&sels[i].result, -100);
+            ct_go(g_sel, &sels[i]);
+        }
+        wait_started(N);
+        gort_chan *fill[32]; /* fill glibc's per-thread cache, as in B */
+        for (int i = 0; i < 32; i++) fill[i] = ct_chan(sizeof(int64_t), 0);
+        for (int i = 0; i < 32; i++) gort_chan_release(fill[i]);
+        gort_chan_release(gone);
+        if (round % 2) churn();
+        for (int i = 0; i < N; i++) {
+            int64_t x = 800 + i;
+            CHECK_EQ(gort_chan_send(live, &x), 0);
+        }
+        int64_t sum = 0;
+        for (int i = 0; i < N; i++) {
+            CT_WITHIN_MS(10000, atomic_load(&sels[i].result) != -100);
+            CHECK_EQ(atomic_load(&sels[i].result), 1); /* the live case */
+            sum += sels[i].value;
+        }
+        CHECK_EQ(sum, 800 * N + N * (N - 1) / 2);
+        gort_chan_release(live);
+        churn();
     }
     return 0;
 }

@@ -153,8 +153,8 @@ struct gort_chan *gort_chan_make(size_t elem_size, size_t cap);
 void gort_chan_retain(struct gort_chan *c);
 
 /*
- Drops a reference; the channel is freed with the last one. Blocked
- operations hold their own. NULL is ignored.
+ Drops a reference; the channel is freed with the last one (blocked
+ operations keep it alive while they need it). NULL is ignored.
  */
 void gort_chan_release(struct gort_chan *c);
 

@@ -8,14 +8,16 @@
 //! Goroutines and plain threads use the same queues: their `Parker` decides
 //! whether waiting parks a goroutine or blocks a thread on a futex.
 //!
-//! Reference counting: `make` returns one reference. An operation that
-//! touches the channel after waking (a timeout removing its waiter, a
-//! select unlinking its other cases) holds its own while it waits, so
-//! releasing the last user reference while goroutines are blocked is safe.
-//! A plain blocked send or receive takes none: once it is queued, only a
-//! waker holding a reference can complete it, and it never looks at the
-//! channel again; if the last reference goes, it stays blocked forever, as a
-//! goroutine on an unreachable channel does in Go.
+//! Lifetime: `make` returns one reference; the last `release` frees the
+//! channel, unless a waiter will still come back to it (a select unlinking
+//! its losing cases, a timed-out wait unlinking itself: see "Returning
+//! waiters" in `wait`). Then the channel is left orphaned, and the last of
+//! those waiters frees it after unlinking. So releasing the last user
+//! reference while goroutines are blocked is safe, and blocked operations
+//! need no reference count traffic. A plain blocked send or receive never
+//! looks at the channel again once queued: only a waker holding a
+//! reference can complete it, and if the last reference goes, it stays
+//! blocked forever, as a goroutine on an unreachable channel does in Go.
 
 pub mod select;
 mod wait;
@@ -37,10 +39,15 @@ const DEAD: u32 = 0xdead_c4a2;
 const MAX_ELEM_SIZE: usize = 1 << 16;
 const BUF_ALIGN: usize = 16;
 
+/// `repr(C)` with the magic and the lock first: a freed channel's first
+/// words are where malloc keeps its free-list links, so a use after free
+/// fails the magic check or finds the lock taken, loudly, instead of
+/// quietly working on stale memory.
+#[repr(C)]
 pub struct Chan {
     magic: AtomicU32,
-    refs: AtomicUsize,
     lock: RtLock,
+    refs: AtomicUsize,
     elem_size: usize,
     cap: usize,
     /// Buffered elements; written under the lock, read racily by `len`.
@@ -51,6 +58,8 @@ pub struct Chan {
 
 struct State {
     closed: bool,
+    /// Released by its users, kept for waiters that will come back.
+    orphaned: bool,
     buf: *mut u8,
     sendx: usize,
     recvx: usize,
@@ -115,6 +124,7 @@ impl Chan {
             count: AtomicUsize::new(0),
             st: OwnedCell::new(State {
                 closed: false,
+                orphaned: false,
                 buf,
                 sendx: 0,
                 recvx: 0,
@@ -152,7 +162,8 @@ impl Chan {
         self.refs.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Drops a reference; frees the channel with the last one.
+    /// Drops a reference; frees the channel with the last one, or orphans
+    /// it if waiters will still come back (the last of them frees it).
     ///
     /// # Safety
     /// The caller owns the reference it drops.
@@ -162,7 +173,41 @@ impl Chan {
             return;
         }
         self.magic.store(DEAD, Ordering::Relaxed);
-        // SAFETY: last reference: nobody else can reach the channel.
+        let _rt = sched::enter(); // runtime locks are taken inside the runtime
+        let st = self.lock();
+        let returning = st.sendq.returning() + st.recvq.returning();
+        st.orphaned = returning > 0;
+        self.unlock();
+        if returning == 0 {
+            // SAFETY: no references and no returning waiters: nobody else
+            // can reach the channel.
+            unsafe { self.free() };
+        }
+    }
+
+    /// A returning waiter's visit: unlinks its sudog `sd` (from the send or
+    /// receive queue), freeing an orphaned channel after the last visit.
+    ///
+    /// # Safety
+    /// `sd` was queued here with `returns` set and not claimed through this
+    /// channel; after this the caller must not touch the channel again.
+    unsafe fn unlink_returning(&self, sd: *mut Sudog, send: bool) {
+        let st = self.lock();
+        // SAFETY: lock held; per the caller.
+        unsafe { if send { st.sendq.remove(sd) } else { st.recvq.remove(sd) } }
+        let free = st.orphaned && st.sendq.returning() + st.recvq.returning() == 0;
+        self.unlock();
+        if free {
+            // SAFETY: orphaned (no references) and this was the last
+            // returning waiter.
+            unsafe { self.free() };
+        }
+    }
+
+    /// # Safety
+    /// Nobody else can reach the channel any more.
+    unsafe fn free(&self) {
+        // SAFETY: per the caller.
         unsafe {
             let st = self.st.get_mut();
             if !st.buf.is_null() {
@@ -314,32 +359,23 @@ impl Chan {
     /// and nothing ready (kept out of line: its frame is large).
     #[inline(never)]
     fn wait_locked(&self, st: &mut State, elem: *mut u8, block: Block, send: bool) -> i32 {
+        // A timed wait comes back to unlink itself if it times out.
         let timed = block != Block::Forever;
-        if timed {
-            self.retain();
-        }
         let wait = Wait::new(timed);
-        let mut sd = Sudog::new(&wait, elem, 0);
+        let mut sd = Sudog::new(&wait, elem, 0, timed);
         // SAFETY: lock held; `sd` lives until we return, after the wait.
         unsafe { if send { st.sendq.enqueue(&mut sd) } else { st.recvq.enqueue(&mut sd) } }
         let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanRecv };
-        block_on(&wait, &[Some(self)], block.deadline(), reason);
-        let r = if wait.fired.get() == TIMED_OUT {
-            let st = self.lock();
-            // SAFETY: lock held; sd is ours.
-            unsafe { if send { st.sendq.remove(&mut sd) } else { st.recvq.remove(&mut sd) } }
-            self.unlock();
+        block_on(&wait, &[self], block.deadline(), reason);
+        if wait.fired.get() == TIMED_OUT {
+            // SAFETY: sd is ours, returning, and the timer claimed it.
+            unsafe { self.unlink_returning(&mut sd, send) };
             libc::ETIMEDOUT
         } else if wait.closed.get() {
             libc::EPIPE
         } else {
             0
-        };
-        if timed {
-            // SAFETY: the reference taken above.
-            unsafe { self.release() };
         }
-        r
     }
 
     /// Closes the channel: every blocked receiver gets EPIPE and a zeroed
@@ -382,10 +418,10 @@ impl Chan {
 /// the wait was claimed: by a waker, a closer, or the deadline
 /// (`wait.fired == TIMED_OUT`; the caller then unlinks its sudogs).
 #[inline(always)]
-fn block_on(wait: &Wait, chans: &[Option<&Chan>], deadline: Option<i64>, reason: WaitReason) {
+fn block_on(wait: &Wait, chans: &[&Chan], deadline: Option<i64>, reason: WaitReason) {
     struct Ctx<'a> {
         wait: &'a Wait,
-        chans: &'a [Option<&'a Chan>],
+        chans: &'a [&'a Chan],
         deadline: Option<i64>,
     }
     unsafe fn after_park(arg: *mut ()) {
@@ -401,7 +437,7 @@ fn block_on(wait: &Wait, chans: &[Option<&Chan>], deadline: Option<i64>, reason:
             unsafe { p.timers.add(&ctx.wait.timer as *const _ as *mut _, d) };
             sysmon::timer_added(d);
         }
-        for c in ctx.chans.iter().flatten() {
+        for c in ctx.chans {
             c.unlock();
         }
         // Release: our last touch of the waiter's memory.

@@ -3,7 +3,9 @@
 //! a random order and take the first ready one; otherwise queue a sudog on
 //! every case's channel, all sharing one `Wait`, and park. The first party
 //! to claim the wait (a sender, receiver, closer or the timeout) decides the
-//! case; after waking, the select unlinks its other sudogs.
+//! case; after waking, the select unlinks its other sudogs (which also
+//! keeps their channels alive until then: see "Returning waiters" in
+//! `wait`).
 
 use core::mem::MaybeUninit;
 
@@ -38,21 +40,8 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     for i in (1..n).rev() {
         order.swap(i, sched::fastrand_n(i as u32 + 1) as usize);
     }
-    // Lock order: the distinct channels, by address (nil cases sort first
-    // and are dropped).
     let (mut locks_inline, mut locks_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
-    let locks = scratch(&mut locks_inline, &mut locks_heap, n, |i| cases[i].chan);
-    locks.sort_unstable_by_key(|c| c.map_or(0, |c| c as *const Chan as usize));
-    let mut k = 0;
-    for i in 0..n {
-        if let Some(c) = locks[i]
-            && (k == 0 || !core::ptr::eq(c, locks[k - 1].unwrap()))
-        {
-            locks[k] = Some(c);
-            k += 1;
-        }
-    }
-    let locks = &locks[..k];
+    let locks = lock_order(cases, &mut locks_inline, &mut locks_heap);
     lock_all(locks);
 
     // Pass 1: anything ready now?
@@ -80,12 +69,9 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     let wait = Wait::new(true);
     let (mut sudogs_inline, mut sudogs_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
     let sudogs = scratch(&mut sudogs_inline, &mut sudogs_heap, n, |_| MaybeUninit::<Sudog>::uninit());
-    for c in locks.iter().flatten() {
-        c.retain();
-    }
     for (i, case) in cases.iter().enumerate() {
         let Some(c) = case.chan else { continue };
-        let sd = sudogs[i].write(Sudog::new(&wait, case.elem, i));
+        let sd = sudogs[i].write(Sudog::new(&wait, case.elem, i, true));
         // SAFETY: c is locked; the sudog lives in this frame until unlinked below.
         unsafe {
             let st = c.st.get_mut();
@@ -96,22 +82,16 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
 
     // Unlink the other cases' sudogs (the winner's waker unlinked it), one
     // channel lock at a time: unlike Go, the winning channel is not locked
-    // again, which halves the locking of a two-case select.
+    // again, which halves the locking of a two-case select. These visits
+    // are what keeps a channel released meanwhile alive (see `wait`).
     let fired = wait.fired.get();
     for (i, case) in cases.iter().enumerate() {
         let Some(c) = case.chan else { continue };
-        if i == fired {
-            continue;
+        if i != fired {
+            // SAFETY: sudogs[i] was queued on c in pass 2, returning, and
+            // not claimed (case i did not fire).
+            unsafe { c.unlink_returning(sudogs[i].as_mut_ptr(), case.send) };
         }
-        let st = c.lock();
-        let sd = sudogs[i].as_mut_ptr();
-        // SAFETY: c is locked; sudogs[i] was initialised in pass 2.
-        unsafe { if case.send { st.sendq.remove(sd) } else { st.recvq.remove(sd) } }
-        c.unlock();
-    }
-    for c in locks.iter().flatten() {
-        // SAFETY: the references taken in pass 2.
-        unsafe { c.release() };
     }
     match fired {
         TIMED_OUT => Err(libc::ETIMEDOUT),
@@ -119,14 +99,60 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     }
 }
 
-fn lock_all(locks: &[Option<&Chan>]) {
-    for c in locks.iter().flatten() {
+/// The distinct channels of `cases` in address order, the order in which
+/// every select locks them (nil cases are left out).
+fn lock_order<'c, 's>(
+    cases: &[Case<'c>],
+    inline: &'s mut Inline<&'c Chan>,
+    heap: &'s mut Option<MapVec<&'c Chan>>,
+) -> &'s [&'c Chan] {
+    let chans = cases.iter().filter_map(|c| c.chan);
+    if cases.len() > INLINE_CASES {
+        let v = heap.insert(MapVec::new());
+        for c in chans {
+            v.push(c);
+        }
+        v.sort_unstable_by_key(|c| *c as *const Chan);
+        let mut k = 0;
+        for i in 0..v.len() {
+            if k == 0 || !core::ptr::eq(v[k - 1], v[i]) {
+                v[k] = v[i];
+                k += 1;
+            }
+        }
+        return &v[..k];
+    }
+    // Insertion sort: a select has a handful of cases.
+    let mut k = 0;
+    'next: for c in chans {
+        let mut j = k;
+        while j > 0 {
+            // SAFETY: slots below k are initialised.
+            let prev = unsafe { inline[j - 1].assume_init() };
+            if core::ptr::eq(prev, c) {
+                continue 'next;
+            }
+            if (prev as *const Chan) < (c as *const Chan) {
+                break;
+            }
+            inline[j].write(prev);
+            j -= 1;
+        }
+        inline[j].write(c);
+        k += 1;
+    }
+    // SAFETY: the first k slots were initialised above.
+    unsafe { &*(&inline[..k] as *const [MaybeUninit<&'c Chan>] as *const [&'c Chan]) }
+}
+
+fn lock_all(locks: &[&Chan]) {
+    for c in locks {
         c.lock();
     }
 }
 
-fn unlock_all(locks: &[Option<&Chan>]) {
-    for c in locks.iter().flatten() {
+fn unlock_all(locks: &[&Chan]) {
+    for c in locks {
         c.unlock();
     }
 }

@@ -12,6 +12,16 @@
 //! Everything here lives on the waiter's stack; a sudog is linked into a
 //! queue only under its channel's lock, and its `Wait` outlives every queue
 //! it is in.
+//!
+//! Returning waiters. A select's losing cases, and a timed wait that timed
+//! out, come back to their channels after waking to unlink their sudogs
+//! (`remove`). Each queue counts those future visits (`returning`): the
+//! count goes up when such a sudog is queued and down when it is claimed
+//! through this queue (its owner will not come back here) or when its
+//! owner removes it. A sudog dropped as stale stays counted until its owner
+//! comes. The channel is not freed while the count is non-zero (see
+//! `Chan::release`), which makes a select safe against the release of a
+//! channel it waits on without a reference count write per case.
 
 use core::cell::Cell;
 use core::ptr;
@@ -101,11 +111,14 @@ pub struct Sudog {
     prev: *mut Sudog,
     /// Linked into a queue. Owner: that queue's channel lock.
     queued: bool,
+    /// The owner comes back to unlink this sudog unless it is claimed
+    /// through its queue (see "Returning waiters").
+    returns: bool,
 }
 
 impl Sudog {
-    pub fn new(wait: &Wait, elem: *mut u8, case: usize) -> Sudog {
-        Sudog { wait, elem, case, next: ptr::null_mut(), prev: ptr::null_mut(), queued: false }
+    pub fn new(wait: &Wait, elem: *mut u8, case: usize, returns: bool) -> Sudog {
+        Sudog { wait, elem, case, next: ptr::null_mut(), prev: ptr::null_mut(), queued: false, returns }
     }
 
     pub fn wait(&self) -> &Wait {
@@ -118,11 +131,18 @@ impl Sudog {
 pub struct WaitQ {
     first: *mut Sudog,
     last: *mut Sudog,
+    /// Owners that will come back to `remove` a sudog of theirs.
+    returning: usize,
 }
 
 impl WaitQ {
     pub const fn new() -> WaitQ {
-        WaitQ { first: ptr::null_mut(), last: ptr::null_mut() }
+        WaitQ { first: ptr::null_mut(), last: ptr::null_mut(), returning: 0 }
+    }
+
+    /// How many owners will still come back to this queue.
+    pub fn returning(&self) -> usize {
+        self.returning
     }
 
     /// # Safety
@@ -133,6 +153,7 @@ impl WaitQ {
             (*s).next = ptr::null_mut();
             (*s).prev = self.last;
             (*s).queued = true;
+            self.returning += (*s).returns as usize;
             if self.last.is_null() {
                 self.first = s;
             } else {
@@ -154,6 +175,7 @@ impl WaitQ {
             unsafe {
                 self.unlink(s);
                 if (*s).wait().claim() {
+                    self.returning -= (*s).returns as usize;
                     return Some(s);
                 }
             }
@@ -161,8 +183,8 @@ impl WaitQ {
         None
     }
 
-    /// Unlinks the first sudog without claiming it (for lists of already
-    /// claimed waiters).
+    /// Unlinks the first sudog without claiming it (for a closer's private
+    /// list of waiters it already claimed).
     ///
     /// # Safety
     /// The queue's owner has exclusive access.
@@ -176,17 +198,21 @@ impl WaitQ {
         Some(s)
     }
 
-    /// Removes `s` if it is still queued here.
+    /// The owner's visit: removes its returning sudog `s` if it is still
+    /// queued here.
     ///
     /// # Safety
-    /// Channel lock held; `s` belongs to this queue if queued at all.
+    /// Channel lock held; `s` was queued here with `returns` set and was not
+    /// claimed through this queue.
     pub unsafe fn remove(&mut self, s: *mut Sudog) {
         // SAFETY: per the caller.
         unsafe {
+            debug_assert!((*s).returns);
             if (*s).queued {
                 self.unlink(s);
             }
         }
+        self.returning -= 1;
     }
 
     unsafe fn unlink(&mut self, s: *mut Sudog) {

@@ -68,8 +68,8 @@ pub extern "C" fn gort_chan_retain(c: *mut gort_chan) {
     }
 }
 
-/// Drops a reference; the channel is freed with the last one. Blocked
-/// operations hold their own. NULL is ignored.
+/// Drops a reference; the channel is freed with the last one (blocked
+/// operations keep it alive while they need it). NULL is ignored.
 #[unsafe(no_mangle)]
 pub extern "C" fn gort_chan_release(c: *mut gort_chan) {
     if let Some(c) = chan(c) {
