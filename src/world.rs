@@ -18,7 +18,7 @@
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use crate::sched::m::{self, U_LOST, user_state, ustate_kind};
+use crate::sched::m::{self, M, U_LOST, user_state, ustate_kind};
 use crate::sched::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
 use crate::sync::mutex::Mutex;
@@ -34,8 +34,10 @@ static OWNER_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
 /// to be handed to the same Ms at the start. Owner: the stopper.
 static TAKEN: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
 
-/// How often the stopper re-checks and re-asks while waiting.
-const RECHECK_NS: i64 = 20_000;
+/// How soon the stopper asks an M that has not stopped yet again (its
+/// signal may have found it in libc or in the runtime). An M not asked yet
+/// during this stop is asked at once.
+const REASK_NS: i64 = 20_000;
 
 fn caller_id() -> u64 {
     match sched::current_g() {
@@ -93,9 +95,8 @@ fn stop_world(take_handoffs: bool) -> i32 {
         // the kernel stops at its next tick after waking (see API.md).
         let mut lost_running = false;
         for m in sched::all_ms() {
-            if ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_LOST && m.thread_running() {
-                crate::preempt::request(m);
-                lost_running = true;
+            if ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_LOST {
+                lost_running |= ask(m, began);
             }
         }
         if SCHED.stopwait.load(Ordering::Acquire) == 0 && !lost_running {
@@ -124,25 +125,23 @@ fn stop_world(take_handoffs: bool) -> i32 {
             if m.ustate.load(Ordering::Relaxed) != user {
                 continue; // in the runtime: it stops at its next scheduling point
             }
-            if !m.thread_running() {
-                // Blocked in the kernel: take its P without a signal.
-                if m.take_p(p) {
-                    p.m.store(ptr::null_mut(), Ordering::Relaxed);
-                    trace::retake(p, m);
-                    sched::stop_p(&mut lock(), p);
-                }
-                continue;
+            // Asked, unless blocked in the kernel: then take its P without
+            // a signal.
+            if !ask(m, began) && m.take_p(p) {
+                p.m.store(ptr::null_mut(), Ordering::Relaxed);
+                trace::retake(p, m);
+                sched::stop_p(&mut lock(), p);
             }
-            crate::preempt::request(m);
         }
         // Wait for the answers without sleeping (a futex wake-up across CPUs
         // costs tens of microseconds, as much as the whole stop should), but
         // yielding: the thread we wait for may be queued on our own CPU.
-        let until = clock::deadline_after(RECHECK_NS);
-        while clock::now() < until && SCHED.stopwait.load(Ordering::Acquire) != 0 {
-            // SAFETY: no preconditions.
-            unsafe { libc::sched_yield() };
-        }
+        // Then look again at once: an M that was in the runtime a moment
+        // ago may have gone back to user code without seeing `gcwaiting`
+        // (it resumes a goroutine from the preemption handler), and needs
+        // its signal now, not a recheck period later.
+        // SAFETY: no preconditions.
+        unsafe { libc::sched_yield() };
     }
     let took = (clock::now() - began) as u64;
     trace::stw(took as i64);
@@ -150,6 +149,26 @@ fn stop_world(take_handoffs: bool) -> i32 {
     SCHED.stats.stw_last_ns.store(took, Ordering::Relaxed);
     SCHED.stats.stw_max_ns.fetch_max(took, Ordering::Relaxed);
     0
+}
+
+/// Asks `m` to stop (see `preempt::request`) unless it was asked less than
+/// `REASK_NS` ago during the stop that `began`. False: its thread is
+/// blocked in the kernel.
+fn ask(m: &M, began: i64) -> bool {
+    let now = clock::now();
+    let last = m.stw_asked_at.load(Ordering::Relaxed);
+    if last >= began {
+        if now - last < REASK_NS {
+            return true; // asked just now: give the signal time to land
+        }
+        // Asked before and still not stopped. It may have blocked in the
+        // kernel since, our signal pending behind a mask: look afresh.
+        if !m.thread_running() {
+            return false;
+        }
+    }
+    m.stw_asked_at.store(now, Ordering::Relaxed);
+    crate::preempt::request(m)
 }
 
 pub fn start() -> i32 {

@@ -175,25 +175,31 @@ fn arm_timer(st: &MSignalState, first_ns: i64, interval_ns: i64) {
 
 /// Asks the goroutine running on `m` to stop soon (sysmon, stop-the-world):
 /// the cooperative flag always, plus a signal if `m`'s thread is on a CPU.
-/// Threads blocked in the kernel are never signalled (no EINTR); their P is
-/// taken without one.
-pub fn request(m: &M) {
+/// Threads blocked in the kernel are never signalled (no EINTR); the result
+/// says which it is: false for a thread blocked in the kernel, whose P the
+/// caller may take without a signal.
+pub fn request(m: &M) -> bool {
     // SAFETY: Gs are never freed.
     if let Some(g) = unsafe { m.curg.load(Ordering::Relaxed).as_ref() } {
         g.preempt.store(true, Ordering::Relaxed);
     }
     if !async_enabled() {
-        return;
+        return m.thread_running();
     }
     // One signal per request: until the handler consumes it (any of our
     // SIGURGs does), another would only sit pending, where SIGURG, a
-    // standard signal, swallows the program's own SIGURGs.
-    if m.preempt_req.swap(1, Ordering::AcqRel) == 0 {
-        if m.thread_running() {
-            signal::send_request(m);
-        } else {
-            m.preempt_req.store(0, Ordering::Relaxed); // not sent: nothing outstanding
-        }
+    // standard signal, swallows the program's own SIGURGs. A request in
+    // flight also spares a second look at the thread's state (a procfs
+    // read: several microseconds).
+    if m.preempt_req.swap(1, Ordering::AcqRel) != 0 {
+        return true;
+    }
+    if m.thread_running() {
+        signal::send_request(m);
+        true
+    } else {
+        m.preempt_req.store(0, Ordering::Relaxed); // not sent: nothing outstanding
+        false
     }
 }
 

@@ -32,7 +32,7 @@
 //! (old kernels, seccomp) the M swaps instead.
 
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
 use super::cell::OwnedCell;
 use super::g::G;
@@ -140,6 +140,9 @@ pub struct M {
     pub stat_fd: AtomicI32,
     /// An on-demand preemption request (stop the world, wake-up preemption).
     pub preempt_req: AtomicU32,
+    /// When the world's stopper last asked this M to stop. Owner: the
+    /// stopper (one at a time).
+    pub stw_asked_at: AtomicI64,
     /// Preemption bookkeeping. Owner: this thread and its signal handler.
     pub sig: OwnedCell<crate::preempt::MSignalState>,
     /// Set by a thread that pinned this (parked) M to its own CPU for a
@@ -177,6 +180,7 @@ impl M {
             cpu_clock: AtomicI32::new(0),
             stat_fd: AtomicI32::new(-1),
             preempt_req: AtomicU32::new(0),
+            stw_asked_at: AtomicI64::new(0),
             sig: OwnedCell::new(crate::preempt::MSignalState::new()),
             steered: AtomicBool::new(false),
             // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
