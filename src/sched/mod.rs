@@ -401,7 +401,10 @@ pub struct InRuntime {
 
 /// Starts a runtime call. Returns None on a plain thread. On a goroutine,
 /// makes sure its M holds a P (waiting for one if it was taken while the
-/// goroutine ran C code) and honours a pending preemption request.
+/// goroutine ran C code). A pending preemption request or stop is honoured
+/// on the way out (`leave`): the call's work is done first, which costs the
+/// stopper nothing (a call that blocks reaches the scheduler anyway) and
+/// spares every call a second check.
 #[inline]
 pub fn enter() -> Option<InRuntime> {
     let m = m::current()?;
@@ -410,9 +413,6 @@ pub fn enter() -> Option<InRuntime> {
         U_USER => {}
         U_RUNTIME => return Some(InRuntime { nested: true, _not_send: PhantomData }),
         _ => regain_p(m), // resumes on this same M
-    }
-    if should_yield(m.curg()) {
-        preempt_here();
     }
     Some(InRuntime { nested: false, _not_send: PhantomData })
 }
@@ -461,7 +461,7 @@ fn preempt_here() {
     unsafe { (*g).preempt.store(false, Ordering::Relaxed) };
     Stats::bump(&SCHED.stats.preempt_coop);
     trace::preempt(m, g, false);
-    switch_away(Tail::RequeueGlobal(g));
+    switch_away(m, Tail::RequeueGlobal(g));
 }
 
 /// The M's P was taken (LOST) or given away (BLOCKING): get one back, from
@@ -843,14 +843,19 @@ fn others_queued(p: &P) -> bool {
 // ---------------------------------------------------------------------------
 // Switching.
 
-/// Leaves the current goroutine for the next one on this P, or for g0; `tail`
-/// runs once the goroutine's context is saved. Returns when the goroutine is
-/// resumed, possibly on another M.
-pub fn switch_away(tail: Tail) {
-    let m = m::current().unwrap();
+/// Leaves the current goroutine, running on `m`, for the next one on this P,
+/// or for g0; `tail` runs once the goroutine's context is saved. Returns
+/// when the goroutine is resumed, possibly on another M. Inlined, so that
+/// each caller's constant `tail` becomes plain stores.
+#[inline(always)]
+pub fn switch_away(m: &'static M, tail: Tail) {
+    m.set_tail(tail);
+    switch_out(m);
+}
+
+fn switch_out(m: &'static M) {
     let g = m.curg.load(Ordering::Relaxed);
     let p = m.p().unwrap();
-    m.set_tail(tail);
     trace::go_stop(p, g);
     // SAFETY: g is the running goroutine, so its context slot is ours to
     // write; `next`'s saved context is valid while it sits in a run queue.
@@ -921,17 +926,29 @@ fn finish_switch(m: &'static M) {
             unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
             runq_put(m.p().unwrap(), g, false);
         }
-        Tail::RequeueGlobal(g) => {
-            // SAFETY: as above.
-            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
-            globrunq_put(&mut lock(), g);
-            wakep();
-        }
+        Tail::RequeueGlobal(g) => requeue_global(g),
         // SAFETY: the parker's unlock function and argument.
         Tail::Park(Some((unlock, arg))) => unsafe { unlock(arg) },
         Tail::Park(None) => {}
-        Tail::Exit(g) => g::put(m.p(), g),
+        Tail::Exit(g) => put_exited(m, g),
     }
+}
+
+// The rare tails, kept out of `finish_switch`, which runs on every switch
+// and would otherwise carry their stack frames.
+
+#[cold]
+#[inline(never)]
+fn requeue_global(g: *mut G) {
+    // SAFETY: the previous G, now fully switched out.
+    unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+    globrunq_put(&mut lock(), g);
+    wakep();
+}
+
+#[inline(never)]
+fn put_exited(m: &M, g: *mut G) {
+    g::put(m.p(), g);
 }
 
 /// The scheduler loop of an M, on its own stack.
@@ -1238,8 +1255,9 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
             // still in cache beats spilling them to the global queue and
             // finding them cold later (a spawn loop keeps ~128 goroutines
             // alive instead of all of them).
-            if p.runq.len() >= SPAWN_YIELD_AT && m::current().unwrap().lockedg.load(Ordering::Relaxed).is_null() {
-                switch_away(Tail::Requeue(m::current().unwrap().curg.load(Ordering::Relaxed)));
+            let m = m::current().unwrap();
+            if p.runq.len() >= SPAWN_YIELD_AT && m.lockedg.load(Ordering::Relaxed).is_null() {
+                switch_away(m, Tail::Requeue(m.curg.load(Ordering::Relaxed)));
             }
         }
         None => {
@@ -1301,7 +1319,7 @@ fn goexit() -> ! {
         }
     }
     trace::go_end(m, g);
-    switch_away(Tail::Exit(g));
+    switch_away(m, Tail::Exit(g));
     unreachable!("an exited goroutine was resumed");
 }
 
@@ -1316,7 +1334,7 @@ pub fn park(reason: WaitReason, unlock: Option<m::Unlock>) {
         (*g).wait_reason.store(reason as u32, Ordering::Relaxed);
         (*g).status.store(G_WAITING, Ordering::Relaxed);
     }
-    switch_away(Tail::Park(unlock));
+    switch_away(m, Tail::Park(unlock));
 }
 
 /// `gort_yield`: let other goroutines run; on a plain thread, sched_yield.
@@ -1330,7 +1348,7 @@ pub fn yield_now() {
     if !others_waiting(m.p().unwrap()) || SCHED.gcwaiting.load(Ordering::Relaxed) {
         return; // nobody to yield to (in a stopped world, nobody may run)
     }
-    switch_away(Tail::Requeue(m.curg.load(Ordering::Relaxed)));
+    switch_away(m, Tail::Requeue(m.curg.load(Ordering::Relaxed)));
 }
 
 /// Current goroutine, if the caller is one.

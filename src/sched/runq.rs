@@ -74,6 +74,10 @@ impl RunQueue {
         }
     }
 
+    // Cold and out of line: its batch array would otherwise give every
+    // caller of `put` (the switch path among them) a 1 KiB stack frame.
+    #[cold]
+    #[inline(never)]
     fn take_half_for_overflow(&self, g: *mut G, h: u32, t: u32) -> Option<Overflow> {
         let n = t.wrapping_sub(h) / 2;
         debug_assert_eq!(n as usize, RUNQ_SIZE / 2);
