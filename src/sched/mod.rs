@@ -72,7 +72,7 @@ use std::sync::{Once, OnceLock};
 use self::cell::OwnedCell;
 use self::g::{G, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, GoFn, WaitReason};
 use self::m::{M, Tail, U_BLOCKING, U_RUNTIME, U_USER, user_state, ustate_kind};
-use self::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
+use self::p::{HANDOFF_LEFT, HANDOFF_NONE, HANDOFF_READIED, P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::config::{Config, MAX_PROCS};
 use crate::sync::lock::RtLock;
 use crate::{arch, clock, preempt, trace};
@@ -450,7 +450,26 @@ fn leave() {
     } else {
         m
     };
-    m.set_ustate(user_state(m.p().unwrap()));
+    let p = m.p().unwrap();
+    if p.handoff.get() != HANDOFF_NONE {
+        pending_handoff(p);
+    }
+    m.set_ustate(user_state(p));
+}
+
+/// Back to user code with a goroutine readied by a hand-off still waiting
+/// in `next` (see `ready`): the first time, let it wait; the second time,
+/// the readier is evidently not about to block, so wake a spinning M.
+#[cold]
+fn pending_handoff(p: &P) {
+    if p.handoff.get() == HANDOFF_READIED {
+        p.handoff.set(HANDOFF_LEFT);
+        return;
+    }
+    p.handoff.set(HANDOFF_NONE);
+    if p.runq.has_next() {
+        wakep();
+    }
 }
 
 /// Cooperative preemption at a runtime call: requeue on the global queue.
@@ -810,13 +829,27 @@ fn pop_any_bound(lk: &mut SchedGuard) -> Option<&'static M> {
 
 /// Makes a parked goroutine runnable. From a goroutine (or g0) holding a P
 /// it goes to that P's `next` slot; from anywhere else to the wake queue.
+///
+/// A hand-off (the `next` slot is all this P has queued) wakes no spinning
+/// M, unlike Go's `ready`: the readier usually blocks at once (a
+/// ping-pong, a request and its reply) and its P then runs the goroutine
+/// itself, while a spinner costs the readier a futex wake-up and then polls
+/// this P's run queue lines for nothing (it may not take `next` for
+/// `NEXT_GRACE_NS` anyway). At 2 Ps that was 15-20% of a ping-pong round
+/// trip. If the readier instead comes back to the runtime and leaves again
+/// without having let the goroutine run, `leave` wakes a spinner; if it
+/// runs on in user code, sysmon does (see `sysmon::watch_queues`).
 pub fn ready(g: *mut G) {
     // SAFETY: the caller hands us a parked G.
     unsafe { (*g).status.store(G_RUNNABLE, Ordering::Release) };
     trace::unpark(g);
     if let Some(p) = m::current().and_then(|m| m.p()) {
         runq_put(p, g, true);
-        wakep();
+        if p.runq.ring_is_empty() {
+            p.handoff.set(HANDOFF_READIED);
+        } else {
+            wakep();
+        }
         return;
     }
     wakeq_put(&mut lock(), g);
@@ -913,6 +946,10 @@ fn run_prepare(m: &M, p: &P, g: *mut G, inherit: bool) {
     gr.preempt.store(false, Ordering::Relaxed);
     if !inherit {
         p.tick();
+    }
+    // Whatever was readied, this P is running goroutines again.
+    if p.handoff.get() != HANDOFF_NONE {
+        p.handoff.set(HANDOFF_NONE);
     }
     trace::go_start(p, g);
 }

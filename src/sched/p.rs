@@ -49,7 +49,17 @@ pub struct P {
     /// When the current goroutine was first seen running by sysmon (ns), for
     /// scheddetail and wake-up preemption; written by sysmon.
     pub run_since: AtomicI64,
+    /// A hand-off waiting in `runq.next` without a spinning M woken for it
+    /// (`HANDOFF_*`, see `sched::ready`). Owner: the M holding this P.
+    pub handoff: OwnedCell<u8>,
 }
+
+/// `P::handoff`: nothing pending.
+pub const HANDOFF_NONE: u8 = 0;
+/// A goroutine was readied into `next`; its readier is still running.
+pub const HANDOFF_READIED: u8 = 1;
+/// ... and the readier has gone back to user code once since.
+pub const HANDOFF_LEFT: u8 = 2;
 
 /// What sysmon saw of a P at its previous looks.
 #[derive(Clone, Copy, Default)]
@@ -81,6 +91,7 @@ impl P {
             nexited: AtomicU64::new(0),
             watch: OwnedCell::new(Watch { cpu: -1, ..Watch::default() }),
             run_since: AtomicI64::new(0),
+            handoff: OwnedCell::new(HANDOFF_NONE),
         }
     }
 

@@ -134,7 +134,12 @@ impl RunQueue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0 && self.next.load(Ordering::Relaxed).is_null()
+        self.ring_is_empty() && self.next.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Nothing queued besides (perhaps) `next`. Racy, as `len`.
+    pub fn ring_is_empty(&self) -> bool {
+        self.head.load(Ordering::Relaxed) == self.tail.load(Ordering::Relaxed)
     }
 
     /// Goroutines in the ring (not counting `next`). Racy; for heuristics

@@ -13,9 +13,12 @@
 //! 3. wake-up preemption: a goroutine readied while every P is busy must
 //!    not wait a whole slice, so the goroutine that has run longest past
 //!    1 ms is asked to stop now (preempt flag plus an on-demand signal);
-//! 4. keeps spare Ms parked, because the preemption handler needs a thread
+//! 4. wakes a spinning M when goroutines wait in a queue no running M will
+//!    look at soon while a P is idle (a hand-off whose readier ran on: see
+//!    `sched::ready`), looking again within 1 ms while that lasts;
+//! 5. keeps spare Ms parked, because the preemption handler needs a thread
 //!    to hand its P to and cannot create one itself;
-//! 5. trims stacks of free goroutines, and has the chores thread refresh
+//! 6. trims stacks of free goroutines, and has the chores thread refresh
 //!    the map of system library code and print `schedtrace` lines.
 //!
 //! sysmon never allocates, never creates threads and never takes a libc
@@ -145,13 +148,7 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         // full speed would only burn the CPU it needs.
         recheck = if requested { next_check.min(now + REQUEST_RECHECK) } else { next_check };
         prev_round = now;
-        if SCHED.npidle.load(Ordering::Relaxed) > 0
-            && SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
-        {
-            // Work queued where no running M will look soon (for instance
-            // by a preemption handler, which cannot start threads).
-            super::wakep();
-        }
+        let stranded = watch_queues();
         keep_spares();
         if now - last_scavenge >= SCAVENGE_EVERY {
             last_scavenge = now;
@@ -164,6 +161,9 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         if retook {
             quiet_rounds = 0;
             delay = MIN_DELAY;
+        } else if stranded {
+            // Look again soon: work may be waiting for an idle P.
+            delay = delay.min(BUSY_MAX_DELAY);
         } else {
             quiet_rounds = quiet_rounds.saturating_add(1);
             let max = if SCHED.npidle.load(Ordering::Relaxed) == 0 { BUSY_MAX_DELAY } else { IDLE_MAX_DELAY };
@@ -197,6 +197,23 @@ fn raise_priority() {
             libc::setpriority(libc::PRIO_PROCESS, tid, (nice - NICE_BOOST).max(-20));
         }
     }
+}
+
+/// Wakes a spinning M if goroutines wait where no running M will look soon
+/// while a P is idle: on the global queues (queued by a preemption
+/// handler, which cannot start threads), or in a busy P's local queue
+/// (a hand-off whose readier ran on in user code: see `sched::ready`).
+/// Returns whether it found such work.
+fn watch_queues() -> bool {
+    if SCHED.npidle.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let global = SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0;
+    if !global && (0..nprocs()).all(|id| allp(id).runq.is_empty()) {
+        return false;
+    }
+    super::wakep();
+    true
 }
 
 fn earliest_timer() -> i64 {
