@@ -276,6 +276,12 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         m.set_ustate(ustate);
         return refuse(st, true);
     }
+    // Resumed because the world started. If another stop began meanwhile
+    // (a stopper that stops again at once), stop again right here: going
+    // back to user code would cost that stopper a signal and a wait.
+    while SCHED.gcwaiting.load(Ordering::Relaxed) && !crate::world::is_stopper(gr) {
+        stop_preempted(m, m.p());
+    }
     st.refusals = 0;
     Stats::bump(&SCHED.stats.preempt_async);
     let p = m.p().expect("resumed without a P");
