@@ -59,6 +59,15 @@ static void *t_op(void *arg) {
     return NULL;
 }
 
+/* Makes and releases channels until glibc's per-thread cache for their
+ * sizes is full, so that the next channel freed goes past it and
+ * MALLOC_PERTURB_ poisons its memory. */
+static void fill_malloc_cache(void) {
+    gort_chan *fill[32];
+    for (int i = 0; i < 32; i++) fill[i] = ct_chan(sizeof(int64_t), (size_t)(i % 2));
+    for (int i = 0; i < 32; i++) gort_chan_release(fill[i]);
+}
+
 /* Allocate, fill and free memory of many sizes so a freed channel's memory
  * is reused and overwritten. */
 static void churn(void) {
@@ -196,9 +205,7 @@ int main(void) {
         t1 = ct_thread(t_op, &ops[2 * N - 2]);
         t2 = ct_thread(t_op, &ops[2 * N - 1]);
         wait_started(2 * N);
-        gort_chan *fill[32];
-        for (int i = 0; i < 32; i++) fill[i] = ct_chan(sizeof(int64_t), (size_t)(i % 2));
-        for (int i = 0; i < 32; i++) gort_chan_release(fill[i]);
+        fill_malloc_cache();
         gort_chan_release(u);
         gort_chan_release(full);
         if (mode == 1) churn();
@@ -241,9 +248,7 @@ int main(void) {
             ct_go(g_sel, &sels[i]);
         }
         wait_started(N);
-        gort_chan *fill[32]; /* fill glibc's per-thread cache, as in B */
-        for (int i = 0; i < 32; i++) fill[i] = ct_chan(sizeof(int64_t), 0);
-        for (int i = 0; i < 32; i++) gort_chan_release(fill[i]);
+        fill_malloc_cache();
         gort_chan_release(gone);
         if (round % 2) churn();
         for (int i = 0; i < N; i++) {

@@ -43,7 +43,7 @@ static void sender(void *arg) {
 static void main_g(void *arg) {
     (void)arg;
     c = ct_chan(sizeof(int64_t), 0);
-    gort_waitgroup wg = {0};
+    gort_waitgroup wg = GORT_WAITGROUP_INIT;
     ct_go_wg(&wg, receiver, NULL);
     ct_go_wg(&wg, sender, NULL);
     CHECK_EQ(gort_wg_wait(&wg), 0);

@@ -863,7 +863,7 @@ pub fn others_waiting(p: &P) -> bool {
     !p.runq.is_empty() || global_work() || others_queued(p)
 }
 
-fn global_work() -> bool {
+pub fn global_work() -> bool {
     SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
 }
 
@@ -963,29 +963,17 @@ fn finish_switch(m: &'static M) {
             unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
             runq_put(m.p().unwrap(), g, false);
         }
-        Tail::RequeueGlobal(g) => requeue_global(g),
+        Tail::RequeueGlobal(g) => {
+            // SAFETY: as above.
+            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+            globrunq_put(&mut lock(), g);
+            wakep();
+        }
         // SAFETY: the parker's unlock function and argument.
         Tail::Park(Some((unlock, arg))) => unsafe { unlock(arg) },
         Tail::Park(None) => {}
-        Tail::Exit(g) => put_exited(m, g),
+        Tail::Exit(g) => g::put(m.p(), g),
     }
-}
-
-// The rare tails, kept out of `finish_switch`, which runs on every switch
-// and would otherwise carry their stack frames.
-
-#[cold]
-#[inline(never)]
-fn requeue_global(g: *mut G) {
-    // SAFETY: the previous G, now fully switched out.
-    unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
-    globrunq_put(&mut lock(), g);
-    wakep();
-}
-
-#[inline(never)]
-fn put_exited(m: &M, g: *mut G) {
-    g::put(m.p(), g);
 }
 
 /// The scheduler loop of an M, on its own stack.

@@ -2,8 +2,9 @@
 //! goroutines. It wakes every 20 µs after taking a P from a blocked thread,
 //! backing off to 1 ms when every P is busy and 10 ms when some are idle,
 //! and earlier for timers; it parks entirely when the runtime is idle, and
-//! only looks every 1 ms while the world is stopped. It runs at a higher priority where the process may
-//! raise one (`raise_priority`). Each round it:
+//! only looks every 1 ms while the world is stopped. It runs at a higher
+//! priority where the process may raise one (`raise_priority`). Each round
+//! it:
 //!
 //! 1. fires timers that are due, on Ps too busy (or too idle) to do it;
 //! 2. watches each running P: a goroutine past its time slice gets the
@@ -208,8 +209,7 @@ fn watch_queues() -> bool {
     if SCHED.npidle.load(Ordering::Relaxed) == 0 {
         return false;
     }
-    let global = SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0;
-    if !global && (0..nprocs()).all(|id| allp(id).runq.is_empty()) {
+    if !super::global_work() && (0..nprocs()).all(|id| allp(id).runq.is_empty()) {
         return false;
     }
     super::wakep();
