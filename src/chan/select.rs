@@ -1,6 +1,6 @@
 //! `gort_select`, after Go's `selectgo`: lock every channel involved in
-//! address order (each once, however many cases name it), poll the cases in
-//! a random order and take the first ready one; otherwise queue a sudog on
+//! address order (each once, however many cases name it), take a ready case
+//! chosen uniformly at random among the ready ones; otherwise queue a sudog on
 //! every case's channel, all sharing one `Wait`, and park. The first party
 //! to claim the wait (a sender, receiver, closer or the timeout) decides the
 //! case; after waking, the select unlinks its other sudogs (which also
@@ -29,25 +29,41 @@ impl Case<'_> {
 
 /// Selects among `cases`. Returns `Ok((index, result))` for the case that
 /// completed (`result` 0 or EPIPE), or `Err(EAGAIN)` (nothing ready and no
-/// blocking allowed) / `Err(ETIMEDOUT)`.
+/// blocking allowed) / `Err(ETIMEDOUT)`. Inlined into the C entry point,
+/// which then resumes straight into its caller (see "Resuming" in `chan`).
+#[inline(always)]
 pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     let _rt = sched::enter();
-    let n = cases.len();
-    // Poll order: a random permutation (Fisher-Yates), so that when several
-    // cases are ready each is chosen with equal probability.
-    let (mut order_inline, mut order_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
-    let order = scratch(&mut order_inline, &mut order_heap, n, |i| i);
-    for i in (1..n).rev() {
-        order.swap(i, sched::fastrand_n(i as u32 + 1) as usize);
-    }
     let (mut locks_inline, mut locks_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
     let locks = lock_order(cases, &mut locks_inline, &mut locks_heap);
     lock_all(locks);
 
-    // Pass 1: anything ready now?
-    for &i in order.iter() {
+    // Pass 1: take a ready case, chosen uniformly among the ready ones (Go
+    // polls in a random order instead). Readiness is checked in case order,
+    // so that the usual select, with at most one case ready, takes no
+    // branch that depends on a random number: on the two-case select
+    // ping-pong that was 6% of a round trip. A case may look ready and not
+    // be, when its queue holds only waiters claimed through other channels;
+    // trying it drops those, so the next look finds it not ready.
+    loop {
+        let (mut nready, mut last) = (0, 0);
+        for (i, case) in cases.iter().enumerate() {
+            if looks_ready(case) {
+                nready += 1;
+                last = i;
+            }
+        }
+        let i = match nready {
+            0 => break,
+            1 => last,
+            // Nothing changed since the count: the k-th ready case exists.
+            _ => {
+                let k = sched::fastrand_n(nready) as usize;
+                cases.iter().enumerate().filter(|(_, c)| looks_ready(c)).nth(k).map_or(last, |(i, _)| i)
+            }
+        };
         let case = &cases[i];
-        let Some(c) = case.chan else { continue };
+        let c = case.chan.unwrap();
         // SAFETY: c is locked.
         let st = unsafe { c.st.get_mut() };
         let done = if case.send { c.try_send_locked(st, case.elem) } else { c.try_recv_locked(st, case.elem) };
@@ -68,7 +84,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     // Pass 2: wait on every case.
     let wait = Wait::new(true);
     let (mut sudogs_inline, mut sudogs_heap) = ([const { MaybeUninit::uninit() }; INLINE_CASES], None);
-    let sudogs = scratch(&mut sudogs_inline, &mut sudogs_heap, n, |_| MaybeUninit::<Sudog>::uninit());
+    let sudogs = scratch(&mut sudogs_inline, &mut sudogs_heap, cases.len(), |_| MaybeUninit::<Sudog>::uninit());
     for (i, case) in cases.iter().enumerate() {
         let Some(c) = case.chan else { continue };
         let sd = sudogs[i].write(Sudog::new(&wait, case.elem, i, true));
@@ -97,6 +113,13 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
         TIMED_OUT => Err(libc::ETIMEDOUT),
         i => Ok((i, if wait.closed.get() { libc::EPIPE } else { 0 })),
     }
+}
+
+/// Whether the case's channel (locked) would let it proceed now.
+#[inline(always)]
+fn looks_ready(case: &Case) -> bool {
+    // SAFETY: the channel is locked.
+    case.chan.is_some_and(|c| c.ready_locked(unsafe { c.st.get_mut() }, case.send))
 }
 
 /// The distinct channels of `cases` in address order, the order in which

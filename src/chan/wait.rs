@@ -140,6 +140,10 @@ impl WaitQ {
         WaitQ { first: ptr::null_mut(), last: ptr::null_mut(), returning: 0 }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.first.is_null()
+    }
+
     /// How many owners will still come back to this queue.
     pub fn returning(&self) -> usize {
         self.returning
