@@ -128,9 +128,11 @@ struct opts {
     int hogs;        /* W5, W6, X4 */
     int stop_ms;     /* W5: hogs run this long; W6/X4: safety deadline */
     int n;           /* iteration count override (0 = workload default) */
+    int select_first; /* W8: the echo's select blocks before the first send */
 };
 
-/* Parses "-w W -prod P -cons C -hogs H -stop_ms MS -n N -workers N".
+/* Parses "-w W -prod P -cons C -hogs H -stop_ms MS -n N -select_first 0|1
+ * -workers N".
  * -workers N only sets GORTMAXPROCS before the runtime starts (bench/run sets
  * the environment variable itself). */
 static inline void parse_opts(int argc, char **argv, struct opts *o) {
@@ -145,6 +147,7 @@ static inline void parse_opts(int argc, char **argv, struct opts *o) {
         else if (!strcmp(a, "-hogs")) o->hogs = atoi(v);
         else if (!strcmp(a, "-stop_ms")) o->stop_ms = atoi(v);
         else if (!strcmp(a, "-n")) o->n = atoi(v);
+        else if (!strcmp(a, "-select_first")) o->select_first = atoi(v);
         else if (!strcmp(a, "-workers")) setenv("GORTMAXPROCS", v, 1);
         else die("%s: unknown flag %s", argv[0], argv[i - 1]);
     }

@@ -2,7 +2,7 @@
  * plus gort-only figures (mutex, thread<->goroutine ping-pong).
  *
  * Usage: gortbench -w W1|W2|W3|W4|W7|W7max|W8|W9|X1|X2|X3|version
- *                  [-prod P -cons C] [-n N]
+ *                  [-prod P -cons C] [-n N] [-select_first 1]
  * Workers (Ps) come from GORTMAXPROCS. Output: one line per figure,
  * "gort <workload> workers=N key=value ... metric=value unit".
  *
@@ -143,6 +143,12 @@ static void w8(void *arg) {
         .quit = xchan(0, 0), .done = xchan(0, 0),
     };
     CK(gort_go(echo_select, &pp));
+    /* Which side blocks first decides the steady state at 1 P: by default
+     * main's send blocks and the echo's select finds it waiting; with
+     * -select_first 1 the select blocks and every send completes at once
+     * (~20% slower). A preemption can switch a run from one to the other;
+     * GORTDEBUG=asyncpreemptoff=1,preemptms=1000 keeps the first. */
+    if (o.select_first) gort_yield();
     int64_t el = pingpong_rounds(&pp, n, "W8");
     CK(gort_chan_close(pp.quit));
     int rc = gort_chan_recv(pp.done, NULL);
