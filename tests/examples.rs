@@ -1,5 +1,7 @@
 //! Builds and runs every program in `examples/` against the cdylib that this
-//! `cargo test` built, so the code users copy from cannot rot.
+//! `cargo test` built, so the code users copy from cannot rot; and the
+//! benchmark programs of `bench/` on tiny inputs, with the A/B script, so
+//! the tools for judging speed do not rot either (CI never benchmarks).
 //!
 //! Each C and C++ example is compiled with the system compiler (found by the
 //! `cc` crate, so `CC`/`CXX` are honoured) with warnings as errors, linked
@@ -60,7 +62,12 @@ fn compiler(cplusplus: bool) -> cc::Tool {
 /// Compiles `examples/<name>` into an executable, as its header says, plus
 /// -Wall -Wextra -Werror.
 fn build(name: &str) -> PathBuf {
-    let src = root().join("examples").join(name);
+    build_in("examples", name)
+}
+
+/// `build` for a program in another directory of the repository.
+fn build_in(dir: &str, name: &str) -> PathBuf {
+    let src = root().join(dir).join(name);
     let cplusplus = name.ends_with(".cpp");
     let exe = out_dir().join(Path::new(name).file_stem().unwrap());
     let mut cmd = compiler(cplusplus).to_command();
@@ -74,7 +81,8 @@ fn build(name: &str) -> PathBuf {
         .arg("-L")
         .arg(lib_dir())
         .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
-        .arg("-lgort");
+        .arg("-lgort")
+        .arg("-lm");
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for {name}: {e}"));
     assert!(out.status.success(), "{name} does not compile:\n{:?}\n{}", cmd, String::from_utf8_lossy(&out.stderr));
     exe
@@ -224,4 +232,64 @@ fn python_drives_c() {
         .env("PYTHONDONTWRITEBYTECODE", "1");
     let out = run(cmd, Duration::from_secs(120));
     assert!(out.contains("24 jobs done by"), "{out}");
+}
+
+/// Every gortbench and gorthogs workload on a tiny input: exits 0 and prints
+/// its figures (each program checks its own results).
+#[test]
+fn bench_programs() {
+    let gortbench = build_in("bench", "gortbench.c");
+    let gorthogs = build_in("bench", "gorthogs.c");
+    let _one = serial();
+    let cases: &[(&Path, &str, &str)] = &[
+        (&gortbench, "-w W1 -n 1000", "W1_spawn"),
+        (&gortbench, "-w W2 -n 2000", "W2_pingpong"),
+        (&gortbench, "-w W3 -n 20000 -prod 4 -cons 4", "W3_buffered"),
+        (&gortbench, "-w W4 -n 2000", "W4_yield"),
+        (&gortbench, "-w W7 -n 1000", "W7_mem"),
+        (&gortbench, "-w W7max -n 1000", "W7_max"),
+        (&gortbench, "-w W8 -n 2000", "W8_select"),
+        (&gortbench, "-w W8 -n 2000 -select_first 1", "W8_select"),
+        (&gortbench, "-w W9 -n 50", "W9_timers"),
+        (&gortbench, "-w X1 -n 1000", "X1_mutex"),
+        (&gortbench, "-w X2 -n 1000", "X2_mutex_contended"),
+        (&gortbench, "-w X3 -n 100", "X3_thread_pingpong"),
+        (&gorthogs, "-w W5 -stop_ms 200", "W5_hogs"),
+        (&gorthogs, "-w W6 -hogs 2", "W6_stw"),
+        (&gorthogs, "-w X4 -stop_ms 200", "X4_preempt"),
+    ];
+    for (exe, args, figure) in cases {
+        let mut cmd = Command::new(exe);
+        cmd.args(args.split_whitespace()).env("GORTMAXPROCS", "2");
+        let out = run(cmd, Duration::from_secs(60));
+        assert!(out.lines().any(|l| l.starts_with(&format!("gort {figure} "))), "{args}: no {figure} line:\n{out}");
+    }
+}
+
+/// bench/ab on one library against itself: the ratio is about 1.
+#[test]
+fn bench_ab() {
+    let Some(python) = python() else {
+        skipped("bench/ab needs python3");
+        return;
+    };
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        skipped("bench/ab needs two CPUs");
+        return;
+    }
+    let lib = out_dir().join("ab-lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::copy(lib_dir().join("libgort.so"), lib.join("libgort.so")).unwrap();
+    std::fs::copy(root().join("include/gort.h"), lib.join("gort.h")).unwrap();
+    let _one = serial();
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("bench/ab")).args(["--runs", "2"]).arg(&lib).arg(&lib).args(["--", "-w", "W2", "-n", "20000"]);
+    let out = run(cmd, Duration::from_secs(120));
+    let ratio: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("B/A, median of per-swap geometric means: "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in bench/ab's output:\n{out}"));
+    assert!((0.5..2.0).contains(&ratio), "a build against itself: B/A {ratio}\n{out}");
 }
