@@ -33,10 +33,20 @@ impl RtLock {
         }
     }
 
+    /// Spins in four rounds of 30 pauses before sleeping, as Go's lock does:
+    /// a waiter that looked at the lock word after every pause kept pulling
+    /// the holder's cache line away from it, so a contended channel's
+    /// holder took longer over each critical section and the lock changed
+    /// hands between CPUs on almost every operation. Looking rarely lets
+    /// the holder's CPU run several operations in a row on a line it keeps:
+    /// W3 4×4 (4 producers, 4 consumers, 2 Ps) went from ~75-90 to ~25 ns
+    /// per message.
     #[cold]
     fn lock_slow(&self) {
-        for _ in 0..100 {
-            core::hint::spin_loop();
+        for _ in 0..4 {
+            for _ in 0..30 {
+                core::hint::spin_loop();
+            }
             if self.state.load(Ordering::Relaxed) == UNLOCKED
                 && self.state.compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
