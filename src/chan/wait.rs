@@ -27,6 +27,7 @@ use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use crate::sched;
 use crate::sched::park::Parker;
 use crate::sched::timer::Timer;
 
@@ -92,11 +93,18 @@ impl Wait {
 /// then unlinks its sudogs itself (no channel lock is taken here).
 unsafe fn fire_timeout(t: *mut Timer) {
     // SAFETY: the timer is the first field of a live Wait (the waiter stops
-    // the timer before its Wait goes away).
-    let w = unsafe { &*(t as *const Wait) };
-    if w.claim() {
-        // SAFETY: claimed just now.
-        unsafe { w.complete(TIMED_OUT, false) };
+    // the timer before its Wait goes away), and only goroutines arm timers.
+    unsafe {
+        let w = &*(t as *const Wait);
+        if !w.claim() {
+            Timer::fire_done(t);
+            return;
+        }
+        w.fired.set(TIMED_OUT);
+        w.closed.set(false);
+        let g = w.parker.goroutine();
+        Timer::fire_done(t);
+        sched::ready(g);
     }
 }
 

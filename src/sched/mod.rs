@@ -1208,8 +1208,9 @@ fn stop_for_world(m: &'static M) {
     stopm(m);
 }
 
-/// A cheap per-thread xorshift (steal order, select's poll order); on a
-/// worker its state lives in the M, elsewhere in a thread-local.
+/// A cheap per-thread xorshift (steal order, select's choice among ready
+/// cases); on a worker its state lives in the M, elsewhere in a
+/// thread-local.
 #[inline]
 pub fn fastrand() -> u32 {
     fn step(state: u32) -> u32 {

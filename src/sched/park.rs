@@ -34,6 +34,12 @@ impl Parker {
         !self.g.is_null()
     }
 
+    /// The goroutine this parker parks (null for a thread): what `unpark`
+    /// readies, for wakers that must let go of the parker first.
+    pub fn goroutine(&self) -> *mut G {
+        self.g
+    }
+
     /// Blocks until [`unpark`](Self::unpark). `unlock(arg)` runs as soon as
     /// the waiter can safely be woken: for a goroutine after its context is
     /// saved, for a thread right away. Returns false only for a thread whose
@@ -108,8 +114,13 @@ pub fn sleep(ns: i64) {
         deadline: i64,
     }
     unsafe fn fire(t: *mut Timer) {
-        // SAFETY: the timer is the first field of a live Sleeper.
-        ready(unsafe { (*(t as *mut Sleeper)).g });
+        // SAFETY: the timer is the first field of a live Sleeper, which
+        // we leave before waking its goroutine.
+        unsafe {
+            let g = (*(t as *mut Sleeper)).g;
+            Timer::fire_done(t);
+            ready(g);
+        }
     }
     unsafe fn arm(arg: *mut ()) {
         // SAFETY: arg is the parked goroutine's Sleeper; we run on its M.
@@ -126,8 +137,13 @@ pub fn sleep(ns: i64) {
 
     let g = super::current_g().unwrap() as *const G as *mut G;
     let mut s = Sleeper { timer: Timer::new(fire), g, deadline };
-    while clock::now() < deadline {
+    // Only the timer readies us, and it fires once `deadline` has passed
+    // (by the clock of whoever ran the heap): so we are done when `stop`
+    // finds it fired, without reading the clock again.
+    loop {
         park(WaitReason::Sleep, Some((arm, &mut s as *mut Sleeper as *mut ())));
-        s.timer.stop();
+        if !s.timer.stop() {
+            break;
+        }
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! Lifecycle: `IDLE -> QUEUED -> FIRING -> DONE`, or `QUEUED -> IDLE` when
 //! stopped in time. The owner of a timer must call [`Timer::stop`] before
-//! its memory goes away; `stop` waits out a fire in progress, so a fire
-//! function may touch the timer's enclosing struct until it returns.
+//! its memory goes away; `stop` waits out a fire in progress, until the
+//! fire function declares itself done with the timer and its enclosing
+//! struct ([`Timer::fire_done`]).
 
 use core::ptr;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
@@ -24,14 +25,15 @@ const T_FIRING: u32 = 2;
 const T_DONE: u32 = 3;
 
 /// Fire function: called with the timer (first field of its container)
-/// after it expired, on whatever thread ran the heap, with no lock held.
+/// after it expired, on whatever thread ran the heap, with no lock held. It
+/// must call [`Timer::fire_done`] once, after its last touch of the timer
+/// and its container and before it wakes their owner: an owner woken first
+/// would only spin in `stop` until then (while the waker finishes a
+/// wake-up system call, say).
 pub type FireFn = unsafe fn(*mut Timer);
 
 #[repr(C)]
 pub struct Timer {
-    /// Deadline, monotonic ns. Owner: whoever holds the heap lock, or the
-    /// timer's owner while it is idle.
-    when: OwnedCell<i64>,
     /// Heap index while queued. Owner: the heap lock.
     index: OwnedCell<usize>,
     heap: AtomicPtr<TimerHeap>,
@@ -41,13 +43,18 @@ pub struct Timer {
 
 impl Timer {
     pub const fn new(fire: FireFn) -> Timer {
-        Timer {
-            when: OwnedCell::new(0),
-            index: OwnedCell::new(0),
-            heap: AtomicPtr::new(ptr::null_mut()),
-            state: AtomicU32::new(T_IDLE),
-            fire,
-        }
+        Timer { index: OwnedCell::new(0), heap: AtomicPtr::new(ptr::null_mut()), state: AtomicU32::new(T_IDLE), fire }
+    }
+
+    /// Called by the timer's fire function when it is done with the timer
+    /// and its container (see [`FireFn`]); they may be gone once it returns.
+    ///
+    /// # Safety
+    /// `t` is firing, and this is its fire function's last touch of it.
+    pub unsafe fn fire_done(t: *mut Timer) {
+        // Release: the fire's reads and writes of the container come first.
+        // SAFETY: per the caller, `t` is still valid here.
+        unsafe { (*t).state.store(T_DONE, Ordering::Release) };
     }
 
     /// Removes the timer if still queued. Returns true if it was removed
@@ -81,10 +88,20 @@ impl Timer {
     }
 }
 
+/// A queued timer and a copy of its deadline: sifting compares entries of
+/// the heap array only. The timers themselves live in goroutine stacks,
+/// one page (and TLB entry) apart each; reading their deadlines made every
+/// heap operation a string of cache and TLB misses.
+#[derive(Clone, Copy)]
+struct Entry {
+    when: i64,
+    timer: *mut Timer,
+}
+
 pub struct TimerHeap {
     lock: RtLock,
     /// Owner: `lock`.
-    heap: OwnedCell<MapVec<*mut Timer>>,
+    heap: OwnedCell<MapVec<Entry>>,
     /// Earliest deadline in the heap, i64::MAX when empty; read without the
     /// lock to decide whether running the heap is worth it.
     next: AtomicI64,
@@ -108,11 +125,9 @@ impl TimerHeap {
         // SAFETY: t is idle (caller), so we may write its fields; we hold the lock.
         unsafe {
             let tr = &*t;
-            tr.when.set(when);
             tr.state.store(T_QUEUED, Ordering::Relaxed);
             let heap = self.heap.get_mut();
-            heap.push(t);
-            tr.index.set(heap.len() - 1);
+            heap.push(Entry { when, timer: t });
             self.sift_up(heap.len() - 1);
             tr.heap.store(self as *const _ as *mut _, Ordering::Release);
             self.publish_next();
@@ -127,12 +142,11 @@ impl TimerHeap {
         // SAFETY: both locks held; queued timers are live.
         unsafe {
             let moved = self.heap.get_mut().take();
-            for t in moved {
+            for e in moved {
                 let heap = to.heap.get_mut();
-                heap.push(t);
-                (*t).index.set(heap.len() - 1);
+                heap.push(e);
                 to.sift_up(heap.len() - 1);
-                (*t).heap.store(to as *const _ as *mut _, Ordering::Release);
+                (*e.timer).heap.store(to as *const _ as *mut _, Ordering::Release);
             }
             self.publish_next();
             to.publish_next();
@@ -151,7 +165,7 @@ impl TimerHeap {
             self.lock.lock();
             // SAFETY: lock held.
             let heap = unsafe { self.heap.get_mut() };
-            let due = heap.first().copied().filter(|&t| unsafe { (*t).when.get() } <= now);
+            let due = heap.first().filter(|e| e.when <= now).map(|e| e.timer);
             let Some(t) = due else {
                 // SAFETY: taken above.
                 unsafe { self.lock.unlock() };
@@ -165,7 +179,6 @@ impl TimerHeap {
                 (*t).heap.store(ptr::null_mut(), Ordering::Release);
                 self.lock.unlock();
                 ((*t).fire)(t);
-                (*t).state.store(T_DONE, Ordering::Release);
             }
             fired += 1;
         }
@@ -176,18 +189,17 @@ impl TimerHeap {
     unsafe fn remove(&self, i: usize) {
         // SAFETY: lock held per the caller.
         let heap = unsafe { self.heap.get_mut() };
-        let last = heap.len() - 1;
-        if i != last {
-            heap.swap(i, last);
-            // SAFETY: heap entries are live timers.
-            unsafe { (*heap[i]).index.set(i) };
-        }
-        heap.pop();
+        let last = heap.pop().expect("remove from an empty timer heap");
         if i < heap.len() {
+            // The last entry fills the hole, then moves to its place.
+            heap[i] = last;
             // SAFETY: lock held.
             unsafe {
-                self.sift_down(i);
-                self.sift_up(i);
+                if i > 0 && heap[(i - 1) / 2].when > last.when {
+                    self.sift_up(i);
+                } else {
+                    self.sift_down(i);
+                }
             }
         }
         self.publish_next();
@@ -196,52 +208,121 @@ impl TimerHeap {
     fn publish_next(&self) {
         // SAFETY: called with the lock held.
         let heap = unsafe { self.heap.get_mut() };
-        let next = heap.first().map_or(i64::MAX, |&t| unsafe { (*t).when.get() });
-        self.next.store(next, Ordering::Relaxed);
+        self.next.store(heap.first().map_or(i64::MAX, |e| e.when), Ordering::Relaxed);
     }
 
+    /// Moves the entry at `i` up to its place, shifting parents down; each
+    /// timer moved learns its new index.
+    ///
     /// # Safety
     /// Lock held.
     unsafe fn sift_up(&self, mut i: usize) {
         // SAFETY: lock held per the caller; entries are live timers.
         unsafe {
             let heap = self.heap.get_mut();
+            let e = heap[i];
             while i > 0 {
                 let parent = (i - 1) / 2;
-                if (*heap[parent]).when.get() <= (*heap[i]).when.get() {
+                if heap[parent].when <= e.when {
                     break;
                 }
-                heap.swap(i, parent);
-                (*heap[i]).index.set(i);
-                (*heap[parent]).index.set(parent);
+                heap[i] = heap[parent];
+                (*heap[i].timer).index.set(i);
                 i = parent;
             }
+            heap[i] = e;
+            (*e.timer).index.set(i);
         }
     }
 
+    /// Moves the entry at `i` down to its place, shifting the smaller child
+    /// up at each level.
+    ///
     /// # Safety
     /// Lock held.
     unsafe fn sift_down(&self, mut i: usize) {
         // SAFETY: lock held per the caller; entries are live timers.
         unsafe {
             let heap = self.heap.get_mut();
+            let e = heap[i];
             loop {
-                let (l, r) = (2 * i + 1, 2 * i + 2);
-                let mut min = i;
-                if l < heap.len() && (*heap[l]).when.get() < (*heap[min]).when.get() {
-                    min = l;
-                }
-                if r < heap.len() && (*heap[r]).when.get() < (*heap[min]).when.get() {
-                    min = r;
-                }
-                if min == i {
+                let l = 2 * i + 1;
+                if l >= heap.len() {
                     break;
                 }
-                heap.swap(i, min);
-                (*heap[i]).index.set(i);
-                (*heap[min]).index.set(min);
-                i = min;
+                let r = l + 1;
+                let c = if r < heap.len() && heap[r].when < heap[l].when { r } else { l };
+                if heap[c].when >= e.when {
+                    break;
+                }
+                heap[i] = heap[c];
+                (*heap[i].timer).index.set(i);
+                i = c;
             }
+            heap[i] = e;
+            (*e.timer).index.set(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static FIRED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A timer with an id, as a waiter embeds one.
+    #[repr(C)]
+    struct Tagged {
+        timer: Timer,
+        id: usize,
+    }
+
+    unsafe fn record(t: *mut Timer) {
+        // SAFETY: every timer in this test is the first field of a Tagged.
+        let id = unsafe { (*(t as *mut Tagged)).id };
+        // SAFETY: done with the timer.
+        unsafe { Timer::fire_done(t) };
+        FIRED.with(|f| f.borrow_mut().push(id));
+    }
+
+    /// Deadlines from a fixed pseudo-random sequence, with repeats.
+    fn deadline(i: usize) -> i64 {
+        ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as i64
+    }
+
+    #[test]
+    fn fires_in_deadline_order_and_stopped_timers_never() {
+        let heap = TimerHeap::new();
+        let n = 1000;
+        let timers: Vec<Tagged> = (0..n).map(|id| Tagged { timer: Timer::new(record), id }).collect();
+        for (i, t) in timers.iter().enumerate() {
+            // SAFETY: idle timers that outlive the heap's use of them.
+            unsafe { heap.add(&t.timer as *const Timer as *mut Timer, deadline(i)) };
+        }
+        // Stop every third timer (from anywhere in the heap).
+        for t in timers.iter().step_by(3) {
+            assert!(t.timer.stop());
+        }
+        assert_eq!(heap.next_when(), (0..n).filter(|i| i % 3 != 0).map(deadline).min().unwrap());
+        // Run the heap in steps; each step fires exactly the due timers.
+        let mut fired = 0;
+        for now in (0..=1024).step_by(64) {
+            fired += heap.run(now);
+            assert!(heap.next_when() > now);
+        }
+        assert_eq!(heap.next_when(), i64::MAX);
+        let order = FIRED.with(|f| f.take());
+        assert_eq!(fired, order.len());
+        let mut expected: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
+        expected.sort_by_key(|&i| deadline(i));
+        let deadlines = |v: &[usize]| v.iter().map(|&i| deadline(i)).collect::<Vec<_>>();
+        assert_eq!(deadlines(&order), deadlines(&expected));
+        for t in &timers {
+            assert!(!t.timer.stop(), "timer {} still queued", t.id);
         }
     }
 }
