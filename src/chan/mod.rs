@@ -18,7 +18,6 @@
 //! looks at the channel again once queued: only a waker holding a
 //! reference can complete it, and if the last reference goes, it stays
 //! blocked forever, as a goroutine on an unreachable channel does in Go.
-
 //!
 //! Resuming. A goroutine that blocked here resumes by returning from the
 //! context switch, then from every frame between the switch and the C code

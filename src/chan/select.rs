@@ -63,7 +63,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
             }
         };
         let case = &cases[i];
-        let c = case.chan.unwrap();
+        let c = case.chan.expect("a ready case has a channel");
         // SAFETY: c is locked.
         let st = unsafe { c.st.get_mut() };
         let done = if case.send { c.try_send_locked(st, case.elem) } else { c.try_recv_locked(st, case.elem) };

@@ -103,6 +103,7 @@ unsafe fn fire_timeout(t: *mut Timer) {
         w.fired.set(TIMED_OUT);
         w.closed.set(false);
         let g = w.parker.goroutine();
+        debug_assert!(!g.is_null());
         Timer::fire_done(t);
         sched::ready(g);
     }
