@@ -83,9 +83,14 @@ impl Wait {
     /// # Safety
     /// The caller claimed this wait; it may be gone once this returns.
     pub unsafe fn complete(&self, case: usize, closed: bool) {
+        self.record(case, closed);
+        self.parker.unpark();
+    }
+
+    /// The claimer's outcome, for the waiter to read once woken.
+    fn record(&self, case: usize, closed: bool) {
         self.fired.set(case);
         self.closed.set(closed);
-        self.parker.unpark();
     }
 }
 
@@ -100,8 +105,7 @@ unsafe fn fire_timeout(t: *mut Timer) {
             Timer::fire_done(t);
             return;
         }
-        w.fired.set(TIMED_OUT);
-        w.closed.set(false);
+        w.record(TIMED_OUT, false);
         let g = w.parker.goroutine();
         debug_assert!(!g.is_null());
         Timer::fire_done(t);
