@@ -13,12 +13,16 @@
 //! and passes: a fresh developer machine may lack them, CI installs both.
 //!
 //! `GORT_CTEST_ARGS` picks what CTest runs inside the flow (default: the
-//! `cpp_select` tests; `-L c` for the C tests, `-E .` for none).
+//! `cpp_select` tests; `-L c` for the C tests, `-E .` for none). The flow
+//! also checks that CMake registered one CTest test per run that the C
+//! harness makes of `c-tests/` (`GORT_EXPECT_CTESTS`, counted here from the
+//! same header lines).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The whole flow: a release build of the crate, the test programs, two
 /// consumer builds. Generous, for a slow machine with a cold cache.
@@ -27,59 +31,38 @@ const TIMEOUT: Duration = Duration::from_secs(1500);
 #[test]
 fn cmake_install_find_package_and_pkg_config() {
     for tool in ["cmake", "pkg-config"] {
-        if !runs(tool) {
-            // Straight to fd 2: libtest would swallow eprintln! of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n\
-                 ********************************************************************\n\
-                 SKIPPED: {tool} not found: the CMake / pkg-config packaging was NOT tested\n\
-                 ********************************************************************\n"
-            );
-            return;
+        if !support::tool_runs(tool) {
+            return support::skipped(&format!("{tool} not found: the CMake / pkg-config packaging was NOT tested"));
         }
     }
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = support::root();
     let work = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cmake-consumer");
     std::fs::create_dir_all(&work).expect("create the scratch directory");
     let log_path = work.join("run.log");
     let log = std::fs::File::create(&log_path).expect("create run.log");
     let ctest_args = std::env::var("GORT_CTEST_ARGS").unwrap_or_else(|_| "-R ^cpp_select:".to_string());
+    let expect_ctests: usize = support::c_test_sources().iter().map(|src| support::c_test_header(src).runs.len()).sum();
 
     let mut cmd = Command::new("bash");
     cmd.arg(root.join("tests/consumer/run.sh"))
         .arg(&work)
         .env("CARGO", std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into()))
         .env("GORT_CTEST_ARGS", ctest_args)
+        .env("GORT_EXPECT_CTESTS", expect_ctests.to_string())
         // cargo test points LD_LIBRARY_PATH at target/<profile>, which holds a
         // libgort.so too: the consumers must load the installed one.
         .env_remove("LD_LIBRARY_PATH")
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("dup log"))
         .stderr(log);
-    // Its own process group, so that a timeout can stop cmake, make, cargo
-    // and the test programs together.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("run bash tests/consumer/run.sh");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for run.sh") {
-            break Some(status);
-        }
-        if start.elapsed() > TIMEOUT {
-            // SAFETY: kill(2) on the process group this test created.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    // In a process group of its own, so that a timeout stops cmake, make,
+    // cargo and the test programs together.
+    let finished = support::run_in_group(&mut cmd, TIMEOUT).expect("run bash tests/consumer/run.sh");
 
     let transcript = std::fs::read_to_string(&log_path).unwrap_or_default();
-    let secs = start.elapsed().as_secs();
-    match status {
+    let secs = finished.elapsed.as_secs();
+    match finished.status {
         Some(s) if s.success() => {
             println!("consumer flow ok in {secs}s (log: {})", log_path.display());
         }
@@ -95,11 +78,6 @@ fn cmake_install_find_package_and_pkg_config() {
             tail(&transcript)
         ),
     }
-}
-
-/// Whether `tool --version` runs.
-fn runs(tool: &str) -> bool {
-    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
 }
 
 /// The last lines of a log, where a failure explains itself.

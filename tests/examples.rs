@@ -18,21 +18,17 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use support::{compiler, python, root, skipped};
 
 /// The directory holding the `libgort.so` under test (built once).
 fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(support::cdylib_dir)
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn out_dir() -> PathBuf {
@@ -47,18 +43,6 @@ fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn compiler(cplusplus: bool) -> cc::Tool {
-    let target = env!("GORT_TEST_TARGET");
-    cc::Build::new()
-        .cpp(cplusplus)
-        .target(target)
-        .host(target)
-        .opt_level(2)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .get_compiler()
-}
-
 /// Compiles `examples/<name>` into an executable, as its header says, plus
 /// -Wall -Wextra -Werror.
 fn build(name: &str) -> PathBuf {
@@ -67,82 +51,23 @@ fn build(name: &str) -> PathBuf {
 
 /// `build` for a program in another directory of the repository.
 fn build_in(dir: &str, name: &str) -> PathBuf {
-    let src = root().join(dir).join(name);
-    let cplusplus = name.ends_with(".cpp");
     let exe = out_dir().join(Path::new(name).file_stem().unwrap());
-    let mut cmd = compiler(cplusplus).to_command();
-    cmd.args(["-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg(if cplusplus { "-std=c++17" } else { "-std=gnu11" })
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib_dir())
-        .arg(format!("-Wl,-rpath,{}", lib_dir().display()))
-        .arg("-lgort")
-        .arg("-lm");
+    let mut cmd = support::compile(&root().join(dir).join(name), &exe, lib_dir());
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run the compiler for {name}: {e}"));
     assert!(out.status.success(), "{name} does not compile:\n{:?}\n{}", cmd, String::from_utf8_lossy(&out.stderr));
     exe
 }
 
-/// Runs `cmd` (in its own process group, killed as a whole on timeout) and
-/// returns its stdout; panics with the transcript unless it exits with 0.
+/// Runs `cmd` from the repository root (in its own process group, killed as
+/// a whole on timeout) and returns its stdout; panics with the transcript
+/// unless it exits with 0.
 fn run(mut cmd: Command, timeout: Duration) -> String {
-    cmd.current_dir(root()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let what = format!("{cmd:?}");
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|r| Box::new(r) as _));
-    let stderr = drain(child.stderr.take().map(|r| Box::new(r) as _));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the example") {
-            break Some(status);
-        }
-        if start.elapsed() > timeout {
-            // SAFETY: kill(2) on the process group we created.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (out, err) = (stdout.join().unwrap(), stderr.join().unwrap());
-    match status {
-        Some(s) if s.success() => {
-            println!("{what}: ok in {:.2}s\n{out}", start.elapsed().as_secs_f64());
-            out
-        }
-        Some(s) => panic!("{what} failed ({s})\nstdout:\n{out}\nstderr:\n{err}"),
-        None => panic!("{what} killed after {}s\nstdout:\n{out}\nstderr:\n{err}", timeout.as_secs()),
-    }
-}
-
-fn python() -> Option<String> {
-    let python = std::env::var("GORT_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let ok = Command::new(&python).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    ok.is_ok_and(|s| s.success()).then_some(python)
-}
-
-fn skipped(what: &str) {
-    // Straight to fd 2: libtest would swallow the output of a passing test.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n********************************************************************\n\
-         SKIPPED: {what}\n\
-         ********************************************************************\n"
-    );
+    let out =
+        support::run_captured(cmd.current_dir(root()), timeout).unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    assert!(out.success(), "{what} failed: {}", out.report(timeout));
+    println!("{what}: ok in {:.2}s\n{}", out.finished.elapsed.as_secs_f64(), out.stdout);
+    out.stdout
 }
 
 #[test]
@@ -270,12 +195,10 @@ fn bench_programs() {
 #[test]
 fn bench_ab() {
     let Some(python) = python() else {
-        skipped("bench/ab needs python3");
-        return;
+        return skipped("bench/ab needs python3");
     };
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
-        skipped("bench/ab needs two CPUs");
-        return;
+        return skipped("bench/ab needs two CPUs");
     }
     let lib = out_dir().join("ab-lib");
     std::fs::create_dir_all(&lib).unwrap();

@@ -22,33 +22,29 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let args = support::name_filters();
+    let root = support::root();
     let bindings = root.join("bindings").join("python");
     let lib_dir = support::cdylib_dir();
     let library = lib_dir.join("libgort.so");
 
-    let python = std::env::var("GORT_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    match Command::new(&python).arg("--version").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => {
-            let version = String::from_utf8_lossy(if out.stdout.is_empty() { &out.stderr } else { &out.stdout });
-            println!("\nrunning the Python tests with {} ({}) against {}", python, version.trim(), library.display());
-        }
-        _ => {
-            println!("\n*** SKIPPED: Python tests: no `{python}` interpreter found (set GORT_PYTHON) ***\n");
-            return;
-        }
-    }
+    let Some(python) = support::python() else {
+        return support::skipped("Python tests: no python3 interpreter found (set GORT_PYTHON)");
+    };
+    let version = Command::new(&python).arg("--version").output().expect("python --version");
+    let version = String::from_utf8_lossy(if version.stdout.is_empty() { &version.stderr } else { &version.stdout })
+        .trim()
+        .to_string();
+    println!("\nrunning the Python tests with {python} ({version}) against {}", library.display());
 
     let out_dir = lib_dir.join("python-tests");
     std::fs::create_dir_all(&out_dir).expect("create target/<profile>/python-tests");
-    let helper = match build_helper(&root, &lib_dir, &out_dir, &bindings.join("tests").join("helper.c")) {
+    let helper = match build_helper(&lib_dir, &out_dir, &bindings.join("tests").join("helper.c")) {
         Ok(path) => path,
         Err(report) => {
             println!("{report}\nPython tests: FAILED (helper library did not build)\n");
@@ -78,27 +74,13 @@ fn main() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONFAULTHANDLER", "1")
         .env("PYTHONUNBUFFERED", "1")
-        .stdin(Stdio::null())
-        // Its own process group, so a timeout also ends the subprocesses the
-        // tests start (interrupt scenarios, pip).
-        .process_group(0);
+        .stdin(Stdio::null());
 
-    let start = Instant::now();
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the Python tests") {
-            break Some(status);
-        }
-        if start.elapsed() > timeout {
-            // SAFETY: kill(2) on the process group we created; no memory involved.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let secs = start.elapsed().as_secs_f64();
-    match status {
+    // In a process group of its own, so a timeout also ends the subprocesses
+    // the tests start (interrupt scenarios, pip).
+    let finished = support::run_in_group(&mut cmd, timeout).unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
+    let secs = finished.elapsed.as_secs_f64();
+    match finished.status {
         Some(s) if s.success() => println!("\nPython tests: ok ({secs:.1}s)\n"),
         Some(s) => {
             println!("\nPython tests: FAILED ({s}, {secs:.1}s)\n");
@@ -111,25 +93,11 @@ fn main() {
     }
 }
 
-fn compiler() -> cc::Tool {
-    let target = env!("GORT_TEST_TARGET");
-    cc::Build::new().target(target).host(target).opt_level(2).cargo_metadata(false).cargo_warnings(false).get_compiler()
-}
-
 /// Compiles the tests' C helper into a shared library linked against `libgort.so`.
-fn build_helper(root: &Path, lib_dir: &Path, out_dir: &Path, src: &Path) -> Result<PathBuf, String> {
+fn build_helper(lib_dir: &Path, out_dir: &Path, src: &Path) -> Result<PathBuf, String> {
     let output = out_dir.join("libgort_test_helper.so");
-    let mut cmd = compiler().to_command();
-    cmd.args(["-shared", "-fPIC", "-g", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-pthread"])
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg(src)
-        .arg("-o")
-        .arg(&output)
-        .arg("-L")
-        .arg(lib_dir)
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lgort");
+    let mut cmd = support::compile(src, &output, lib_dir);
+    cmd.args(["-shared", "-fPIC", "-g"]);
     let out = cmd.output().map_err(|e| format!("cannot run the C compiler: {e}"))?;
     if !out.status.success() {
         return Err(format!("---- helper.c (compile) ----\n{:?}\n{}", cmd, String::from_utf8_lossy(&out.stderr)));

@@ -15,6 +15,9 @@
 #   CC, CXX             compilers, as CMake reads them
 #   GORT_CTEST_ARGS     if set, also run `ctest $GORT_CTEST_ARGS` in gort's
 #                       build directory (e.g. "-L cpp" or "-R chan_")
+#   GORT_EXPECT_CTESTS  if set, the number of tests CTest must have registered
+#                       (tests/cmake.rs counts the runs the C harness makes of
+#                       c-tests/, from the same `// env:` lines)
 # Needs cmake (3.16+), pkg-config, a C and a C++ compiler, readelf.
 set -euo pipefail
 
@@ -45,16 +48,12 @@ run cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
 step "build gort (cargo build --release, then the C/C++ tests)"
 run cmake --build "$build" --parallel "$jobs"
 
-step "check the CTest registration against the test headers"
-expected=0
-for f in "$src"/c-tests/*.c "$src"/c-tests/*.cpp; do
-    [ -e "$f" ] || continue
-    n=$(head -n 30 "$f" | grep -c '^[[:space:]]*// env:' || true)
-    expected=$((expected + (n > 0 ? n : 1)))
-done
-registered=$(cd "$build" && ctest -N | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')
-echo "tests registered: $registered, expected from c-tests/ headers: $expected"
-[ "$registered" = "$expected" ] || fail "ctest registered $registered tests, expected $expected"
+if [ -n "${GORT_EXPECT_CTESTS:-}" ]; then
+    step "check the CTest registration against the C harness"
+    registered=$(cd "$build" && ctest -N | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')
+    echo "tests registered: $registered, runs the C harness makes of c-tests/: $GORT_EXPECT_CTESTS"
+    [ "$registered" = "$GORT_EXPECT_CTESTS" ] || fail "ctest registered $registered tests, expected $GORT_EXPECT_CTESTS"
+fi
 if [ -n "${GORT_CTEST_ARGS:-}" ]; then
     # shellcheck disable=SC2086  # word splitting intended
     (cd "$build" && run ctest --output-on-failure $GORT_CTEST_ARGS)
