@@ -1,6 +1,7 @@
 /* Shared helpers for gort's benchmark programs (gortbench.c, gorthogs.c).
  *
- * Output format mirrors the Go peers in shared/peers/go, one line per figure:
+ * Output format mirrors the Go peer programs (bench/README.md), one line per
+ * figure:
  *
  *     gort <workload> workers=N key=value ... metric=value unit
  *

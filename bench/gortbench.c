@@ -1,5 +1,6 @@
-/* gort versions of the Go peer benchmarks in shared/peers/go/bench/main.go,
- * plus gort-only figures (mutex, thread<->goroutine ping-pong).
+/* gort versions of the Go peer benchmarks (go/bench/main.go of the peer
+ * programs, see bench/README.md), plus gort-only figures (mutex,
+ * thread<->goroutine ping-pong).
  *
  * Usage: gortbench -w W1|W2|W3|W4|W7|W7max|W8|W9|X1|X2|X3|version
  *                  [-prod P -cons C] [-n N] [-select_first 1]

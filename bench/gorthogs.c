@@ -1,6 +1,6 @@
-/* gort versions of the Go peer shared/peers/go/hogs/main.go (W5 fairness +
- * probe latency under CPU hogs, W6 stop-the-world latency), plus X4, the cost
- * of one preemption handoff.
+/* gort versions of the Go peer go/hogs/main.go (see bench/README.md): W5
+ * fairness and probe latency under CPU hogs, W6 stop-the-world latency;
+ * plus X4, the cost of one preemption handoff.
  *
  * Usage: gorthogs -w W5|W6|X4 [-hogs N] [-stop_ms MS]
  * Workers (Ps) come from GORTMAXPROCS; GORTDEBUG is echoed as gortdebug=.
