@@ -4,7 +4,7 @@
 // that parks them makes futex calls, which set errno on its thread), and
 // read errno back: unchanged. Then across runtime calls (gort_yield,
 // gort_sleep, channel operations, which may move the goroutine to another
-// thread): unchanged too, as API.md promises. Runs until the runtime has
+// thread): unchanged too, as the C API promises. Runs until the runtime has
 // made 2000 asynchronous preemptions (at most 8 s; at least 100 required).
 //
 // The check is real: errno is read through a fresh __errno_location() each

@@ -4,7 +4,7 @@
  * Everything here is a thin, inline layer over the C API in gort.h; it adds
  * no state of its own and links against the same libgort. The contract of the
  * underlying calls (timeouts, errno values, what works on a plain thread) is
- * the C one, documented in gort.h and API.md.
+ * the C one, documented in gort.h and in the reference, docs/api.md.
  *
  *     #include <gort.hpp>
  *     using namespace std::chrono_literals;

@@ -92,7 +92,7 @@ class GortAttr(ctypes.Structure):
     ]
 
 
-# name -> (restype, argtypes): the whole C API contract (API.md, v1).
+# name -> (restype, argtypes): every function of gort.h (docs/api.md).
 _PROTOTYPES = {
     # Goroutines
     "gort_go": (_int, [_voidp, _voidp]),

@@ -332,7 +332,7 @@ def stats() -> Dict[str, int]:
     Keys: ``goroutines``, ``spawned``, ``maxprocs``, ``threads``,
     ``preempt_async``, ``preempt_coop``, ``preempt_signals``,
     ``preempt_unsafe``, ``handoffs``, ``stw_count``, ``stw_last_ns``,
-    ``stw_max_ns`` (see API.md for their meaning).
+    ``stw_max_ns`` (docs/tuning.md, "The counters", says what each means).
     """
     raw = GortStats()
     check(lib.gort_read_stats(ctypes.byref(raw)), "gort_read_stats")
