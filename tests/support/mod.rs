@@ -193,13 +193,9 @@ pub fn c_test_sources() -> Vec<PathBuf> {
     sources
 }
 
-/// What a C test asks of whoever runs it, in lines among the first 30 of
-/// its file (CMakeLists.txt reads the same lines for CTest):
-///
-/// ```c
-/// // env: GORTMAXPROCS=2 GORTDEBUG=preemptms=2   (one run per line)
-/// // timeout: 60                                 (seconds per run; default 120)
-/// ```
+/// What a C test asks of whoever runs it: its `// env:` and `// timeout:`
+/// lines, among the first 30 of the file (HACKING.md, "C and C++ tests",
+/// describes them; CMakeLists.txt reads the same lines for CTest).
 pub struct CTestHeader {
     /// The environment of each run: one entry per `// env:` line, or one
     /// empty entry when there is none.
