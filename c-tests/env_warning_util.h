@@ -4,7 +4,7 @@
  *   - prints exactly one "gort:" warning line on stderr, naming the bad
  *     key/value (every string in `must_contain`),
  *   - still runs goroutines correctly (a fan-in over a channel), keeps the
- *     default where checkable (GORTMAXPROCS), and exits 0.
+ *     default where checkable (GORTMAXPROCS, with ew_child), and exits 0.
  */
 #ifndef ENV_WARNING_UTIL_H
 #define ENV_WARNING_UTIL_H
@@ -24,8 +24,8 @@ static void ew_worker(void *arg) {
     CHECK_EQ(gort_chan_send(ew_ch, &v), 0);
 }
 
-/* The child: goroutines must work despite the warning. */
-static inline int ew_child(void) {
+/* Goroutines must work despite the warning: a fan-in over a channel. */
+static inline int64_t ew_fan_in(void) {
     ew_ch = gort_chan_make(sizeof(int64_t), 0);
     CHECK(ew_ch != NULL);
     for (int i = 1; i <= EW_GOROUTINES; i++) CHECK_EQ(gort_go(ew_worker, (void *)(intptr_t)i), 0);
@@ -35,6 +35,12 @@ static inline int ew_child(void) {
         sum += v;
     }
     CHECK_EQ(sum, (int64_t)EW_GOROUTINES * (EW_GOROUTINES + 1) / 2);
+    return sum;
+}
+
+/* The child of a test whose bad value keeps the default. */
+static inline int ew_child(void) {
+    int64_t sum = ew_fan_in();
     /* A bad GORTMAXPROCS keeps the default: the CPUs we may use (or fewer
      * under a cgroup quota). */
     cpu_set_t set;

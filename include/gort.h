@@ -211,6 +211,12 @@ size_t gort_chan_len(const struct gort_chan *c);
 size_t gort_chan_cap(const struct gort_chan *c);
 
 /*
+ The `elem_size` the channel was made with (0 for NULL), so that code
+ adopting a channel from elsewhere can check its element type.
+ */
+size_t gort_chan_elem_size(const struct gort_chan *c);
+
+/*
  Waits until one of `cases` can proceed and performs it. Returns its
  index (its `result` set to 0 or EPIPE), `-EAGAIN` (timeout 0 and
  nothing ready: Go's `default`), `-ETIMEDOUT`, or `-EINVAL` (cases NULL
@@ -329,7 +335,8 @@ const char *gort_version(void);
 /*
  Returns once no goroutine other than the caller runs user code. Only one
  stop at a time: others wait. The caller must start the world again and
- must not block on other goroutines meanwhile. Returns 0.
+ must not block on other goroutines meanwhile. Returns 0, or EDEADLK
+ (and changes nothing) if the caller already holds the world stopped.
  */
 int gort_stop_the_world(void);
 

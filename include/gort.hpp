@@ -92,6 +92,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -234,6 +235,17 @@ protected:
         default: throw_errno(err, what);
         }
     }
+    /// Returns `c` if it is nil or carries elements of `size` bytes; else
+    /// throws EINVAL, before adopt() or share() touch its reference.
+    static gort_chan *checked(gort_chan *c, std::size_t size, const char *what) {
+        std::size_t actual = c ? gort_chan_elem_size(c) : size;
+        if (actual != size) {
+            throw std::system_error(std::error_code(EINVAL, std::generic_category()),
+                                    std::string(what) + ": the channel's elements are " + std::to_string(actual) +
+                                        " bytes, this handle's " + std::to_string(size));
+        }
+        return c;
+    }
     /// Pointer passed as the element of a zero-size send; never read.
     static const void *empty_elem() noexcept {
         static const unsigned char dummy = 0;
@@ -270,11 +282,13 @@ public:
     static chan nil() noexcept { return chan(nullptr, adopt_tag()); }
 
     /// Takes over one reference the caller owns (e.g. from C code that made
-    /// the channel). The channel's element size must be sizeof(T).
-    static chan adopt(gort_chan *c) noexcept { return chan(c, adopt_tag()); }
-    /// Shares a channel the caller does not own (retains it).
-    static chan share(gort_chan *c) noexcept {
-        if (c) gort_chan_retain(c);
+    /// the channel). Throws std::system_error (EINVAL), leaving the reference
+    /// with the caller, if the channel's element size is not sizeof(T).
+    static chan adopt(gort_chan *c) { return chan(checked(c, sizeof(T), "gort::chan::adopt"), adopt_tag()); }
+    /// Shares a channel the caller does not own (retains it). Throws
+    /// std::system_error (EINVAL) if its element size is not sizeof(T).
+    static chan share(gort_chan *c) {
+        if (checked(c, sizeof(T), "gort::chan::share")) gort_chan_retain(c);
         return chan(c, adopt_tag());
     }
     /// Gives up this handle's reference without releasing it; the caller
@@ -395,9 +409,10 @@ public:
 
     explicit chan(std::size_t capacity = 0) : chan_base(0, capacity) {}
     static chan nil() noexcept { return chan(nullptr, adopt_tag()); }
-    static chan adopt(gort_chan *c) noexcept { return chan(c, adopt_tag()); }
-    static chan share(gort_chan *c) noexcept {
-        if (c) gort_chan_retain(c);
+    /// As chan<T>::adopt and share: the element size must be 0.
+    static chan adopt(gort_chan *c) { return chan(checked(c, 0, "gort::chan<void>::adopt"), adopt_tag()); }
+    static chan share(gort_chan *c) {
+        if (checked(c, 0, "gort::chan<void>::share")) gort_chan_retain(c);
         return chan(c, adopt_tag());
     }
     gort_chan *release() noexcept { return std::exchange(c_, nullptr); }
@@ -561,7 +576,8 @@ inline const char *version() noexcept { return gort_version(); }
 // ---------------------------------------------------------------------------
 
 /// Stops the world for its lifetime: on return from the constructor no other
-/// goroutine runs user code; the destructor starts the world again.
+/// goroutine runs user code; the destructor starts the world again. Throws
+/// std::system_error (EDEADLK) if the caller already holds the world stopped.
 class world_stopper {
 public:
     world_stopper() { detail::check(gort_stop_the_world(), "gort_stop_the_world"); }

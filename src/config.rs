@@ -1,7 +1,8 @@
 //! Settings read from the environment once, when the runtime starts.
 //!
 //! - `GORTMAXPROCS=N`: number of Ps. Default: CPUs in the affinity mask,
-//!   capped by a cgroup v2 `cpu.max` quota.
+//!   capped by a cgroup v2 `cpu.max` quota. Above [`MAX_PROCS`] it is
+//!   clamped (with a warning), as `gort_maxprocs(n)` clamps.
 //! - `GORTDEBUG=key=value,...`: the keys in [`KEYS`]. The last occurrence of
 //!   a key wins.
 //! - `GORTTRACE=path`: write an execution trace there (see `trace`).
@@ -13,7 +14,7 @@
 use std::fmt::Write as _;
 
 /// The most Ps the runtime supports; `GORTMAXPROCS` and `gort_maxprocs`
-/// reject larger values.
+/// clamp larger values to it.
 pub const MAX_PROCS: u32 = 1024;
 
 /// Smallest and largest goroutine stack, in bytes.
@@ -94,8 +95,16 @@ impl Config {
         let mut cfg = Config::defaults(default_procs);
         let mut warnings = Vec::new();
         if let Some(v) = maxprocs {
-            match parse_int(v) {
+            // Digits too many for an i64 are still a number above the maximum.
+            let digits = !v.trim().is_empty() && v.trim().bytes().all(|b| b.is_ascii_digit());
+            match parse_int(v).or_else(|| digits.then_some(i64::MAX)) {
                 Some(n) if (1..=MAX_PROCS as i64).contains(&n) => cfg.maxprocs = n as u32,
+                // As gort_maxprocs(n) clamps: more Ps than exist asks for as
+                // many as there can be.
+                Some(n) if n > MAX_PROCS as i64 => {
+                    cfg.maxprocs = MAX_PROCS;
+                    warnings.push(format!("GORTMAXPROCS={v:?} is above the maximum; using {MAX_PROCS}"))
+                }
                 Some(_) => {
                     warnings.push(format!("GORTMAXPROCS={v:?} is out of range 1..{MAX_PROCS}; using {default_procs}"))
                 }
@@ -252,12 +261,24 @@ mod tests {
     #[test]
     fn maxprocs_values() {
         assert_eq!(parse(Some("8"), "").0.maxprocs, 8);
-        for bad in ["0", "-1", "x", "", "99999", "2.5"] {
+        for bad in ["0", "-1", "x", "", "2.5", "-99999999999999999999"] {
             let (cfg, w) = parse(Some(bad), "");
             assert_eq!(cfg.maxprocs, 4, "{bad}");
             assert_eq!(w.len(), 1, "{bad}: {w:?}");
             assert!(w[0].starts_with("GORTMAXPROCS="), "{}", w[0]);
         }
+    }
+
+    #[test]
+    fn maxprocs_above_the_maximum_is_clamped_with_a_warning() {
+        for big in ["1025", "99999", " 4096 ", "99999999999999999999"] {
+            let (cfg, w) = parse(Some(big), "");
+            assert_eq!(cfg.maxprocs, MAX_PROCS, "{big}");
+            assert_eq!(w.len(), 1, "{big}: {w:?}");
+            assert!(w[0].contains("above the maximum") && w[0].contains("1024"), "{}", w[0]);
+        }
+        let (cfg, w) = parse(Some("1024"), "");
+        assert_eq!((cfg.maxprocs, w.len()), (MAX_PROCS, 0));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! to the same M when the world starts. Each stopped P decrements
 //! `stopwait`; the stopper waits for zero, yielding its CPU meanwhile. The
 //! caller keeps running, on its own P if it is a goroutine. Only one stop at
-//! a time: a second stopper waits on `WORLD`.
+//! a time: a second stopper waits on `WORLD`; the holder asking again gets
+//! EDEADLK.
 //!
 //! A goroutine inside `gort_blocking_begin/end` holds no P and keeps running
 //! its C call; it cannot get a P back until the world starts.
@@ -59,6 +60,11 @@ pub fn is_stopper_p(p: &P) -> bool {
 }
 
 pub fn stop() -> i32 {
+    // The holder would wait on WORLD for itself. OWNER holds its id only
+    // between its own stop and start, so no other thread can make it match.
+    if OWNER.load(Ordering::Relaxed) == caller_id() {
+        return libc::EDEADLK;
+    }
     stop_world(true)
 }
 

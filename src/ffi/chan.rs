@@ -148,6 +148,13 @@ pub extern "C" fn gort_chan_cap(c: *const gort_chan) -> usize {
     chan(c).map_or(0, Chan::cap)
 }
 
+/// The `elem_size` the channel was made with (0 for NULL), so that code
+/// adopting a channel from elsewhere can check its element type.
+#[unsafe(no_mangle)]
+pub extern "C" fn gort_chan_elem_size(c: *const gort_chan) -> usize {
+    chan(c).map_or(0, Chan::elem_size)
+}
+
 /// Waits until one of `cases` can proceed and performs it. Returns its
 /// index (its `result` set to 0 or EPIPE), `-EAGAIN` (timeout 0 and
 /// nothing ready: Go's `default`), `-ETIMEDOUT`, or `-EINVAL` (cases NULL

@@ -71,7 +71,8 @@ pub extern "C" fn gort_version() -> *const c_char {
 
 /// Returns once no goroutine other than the caller runs user code. Only one
 /// stop at a time: others wait. The caller must start the world again and
-/// must not block on other goroutines meanwhile. Returns 0.
+/// must not block on other goroutines meanwhile. Returns 0, or EDEADLK
+/// (and changes nothing) if the caller already holds the world stopped.
 #[unsafe(no_mangle)]
 pub extern "C" fn gort_stop_the_world() -> c_int {
     call(EBUG, crate::world::stop)
