@@ -1,21 +1,27 @@
 """Finding, loading and declaring the gort C library.
 
-The library is looked up, in order, at:
+The library is looked up, in order:
 
 1. ``$GORT_LIBRARY`` -- a path to the shared library. When it is set it is
    the only place looked at: a wrong path is an error, never silently
    replaced by another copy.
-2. Next to this package: ``gort/libgort.so``.
-3. The project's build directories, relative to the package source
-   (``bindings/python/../../target/release``, then ``.../target/debug``), so
-   that ``PYTHONPATH=bindings/python`` works in a checkout after
+2. The library bundled with the package: ``gort/_native.abi3.so``, which
+   ``pip install`` (maturin) builds and puts there.
+3. In a checkout of the project, its build directories: the package sits in
+   ``bindings/python/gort`` and the library in ``target/release`` (then
+   ``target/debug``), so that ``PYTHONPATH=bindings/python`` works after
    ``cargo build --release``.
+4. A system-wide ``libgort.so``: :func:`ctypes.util.find_library` (the
+   loader's cache, ``LD_LIBRARY_PATH``, the compiler's library path), e.g.
+   one installed with CMake.
 
 It is loaded with a plain :class:`ctypes.CDLL`, whose calls release the GIL,
 and with ``use_errno=True`` so that the ``errno`` set by ``gort_chan_make``
-can be read back with :func:`ctypes.get_errno`.
+can be read back with :func:`ctypes.get_errno`. A library that is found but
+cannot be loaded, or lacks part of the C API, is an :class:`ImportError`;
+so is finding none, with every place looked at in the message.
 
-Every C function of the API contract gets its ``argtypes`` and ``restype``
+Every C function the package uses gets its ``argtypes`` and ``restype``
 here, so that the rest of the package (and users of :data:`gort.lib`) never
 call an undeclared prototype.
 """
@@ -23,10 +29,10 @@ call an undeclared prototype.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
-import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 __all__ = [
     "GortAttr",
@@ -41,7 +47,10 @@ __all__ = [
 #: The environment variable naming the library to load.
 LIBRARY_ENV = "GORT_LIBRARY"
 
-_LIB_NAME = "libgort.dylib" if sys.platform == "darwin" else "libgort.so"
+_LIB_NAME = "libgort.so"
+#: The library maturin builds into the package (an abi3 extension module,
+#: whose import would give an empty module; it is loaded with ctypes only).
+_BUNDLED_NAME = "_native.abi3.so"
 
 # Types used in prototypes. gort_chan* and the other opaque pointers travel
 # as c_void_p: ctypes then accepts ints, None, byref() and ctypes pointers.
@@ -123,6 +132,7 @@ _PROTOTYPES = {
     "gort_chan_close": (_int, [_chan_p]),
     "gort_chan_len": (_size, [_chan_p]),
     "gort_chan_cap": (_size, [_chan_p]),
+    "gort_chan_elem_size": (_size, [_chan_p]),
     # Select
     "gort_select": (_int, [ctypes.POINTER(GortCase), _size, _i64]),
     # Synchronisation (the structs travel as untyped pointers)
@@ -141,23 +151,33 @@ _PROTOTYPES = {
 }
 
 
+def _checkout_root(package_dir: Path) -> Optional[Path]:
+    """The project checkout holding this package source, if it is one."""
+    root = package_dir.parent.parent.parent  # <root>/bindings/python/gort
+    if (package_dir.parent / "pyproject.toml").is_file() and (root / "Cargo.toml").is_file():
+        return root
+    return None
+
+
 def candidate_paths() -> List[Tuple[str, Path]]:
-    """Return the places the library is looked for, in order.
+    """Return the files the library is looked for at, in order.
 
     Each entry is ``(description, path)``. When ``$GORT_LIBRARY`` is set and
-    not empty it is the only entry.
+    not empty it is the only entry. The system-wide search that follows
+    these (:func:`ctypes.util.find_library`) is not listed.
     """
     explicit = os.environ.get(LIBRARY_ENV)
     if explicit:
         return [(f"${LIBRARY_ENV}", Path(explicit))]
-    package_dir = Path(__file__).resolve().parent  # .../bindings/python/gort
-    source_root = package_dir.parent  # .../bindings/python
-    project_target = source_root.parent.parent / "target"
-    return [
-        ("next to the package", package_dir / _LIB_NAME),
-        ("the project's release build", project_target / "release" / _LIB_NAME),
-        ("the project's debug build", project_target / "debug" / _LIB_NAME),
-    ]
+    package_dir = Path(__file__).resolve().parent
+    candidates = [("bundled with the package", package_dir / _BUNDLED_NAME)]
+    root = _checkout_root(package_dir)
+    if root is not None:
+        candidates += [
+            ("the checkout's release build", root / "target" / "release" / _LIB_NAME),
+            ("the checkout's debug build", root / "target" / "debug" / _LIB_NAME),
+        ]
+    return candidates
 
 
 def _load() -> Tuple[ctypes.CDLL, Path]:
@@ -165,23 +185,30 @@ def _load() -> Tuple[ctypes.CDLL, Path]:
     for description, path in candidates:
         if not path.is_file():
             continue
-        try:
-            # RTLD_LOCAL is enough: libraries linked against libgort.so find
-            # this copy through its soname, so there is only ever one runtime.
-            library = ctypes.CDLL(str(path), use_errno=True)
-        except OSError as exc:
-            raise ImportError(f"gort: cannot load {path} ({description}): {exc}") from exc
-        return library, path
-    looked = "\n".join(f"  - {path} ({description})" for description, path in candidates)
-    hint = (
-        f"set {LIBRARY_ENV} to the path of {_LIB_NAME}"
-        if LIBRARY_ENV not in os.environ or not os.environ[LIBRARY_ENV]
-        else f"{LIBRARY_ENV} names a file that does not exist"
-    )
-    raise ImportError(
-        f"gort: cannot find the gort C library ({_LIB_NAME}). Looked at:\n{looked}\n"
-        f"Build it with `cargo build --release` in the gort project, or {hint}."
-    )
+        return _open(str(path), description), path
+    looked = [f"  - {path} ({description}): not found" for description, path in candidates]
+    if LIBRARY_ENV not in os.environ or not os.environ[LIBRARY_ENV]:
+        system = ctypes.util.find_library("gort")
+        if system is not None:
+            return _open(system, "the system's, from ctypes.util.find_library('gort')"), Path(system)
+        looked.append("  - the system's libgort.so (ctypes.util.find_library('gort')): not found")
+        hint = (
+            f"Install the package with `pip install ./bindings/python` (it builds and bundles the "
+            f"library), build a checkout with `cargo build --release`, install libgort.so with CMake, "
+            f"or set {LIBRARY_ENV} to the path of a libgort.so."
+        )
+    else:
+        hint = f"{LIBRARY_ENV} names a file that does not exist; unset it to search the usual places."
+    raise ImportError("gort: cannot find the gort C library. Looked at:\n" + "\n".join(looked) + "\n" + hint)
+
+
+def _open(name: str, description: str) -> ctypes.CDLL:
+    try:
+        # RTLD_LOCAL is enough: libraries linked against libgort.so find
+        # this copy through its soname, so there is only ever one runtime.
+        return ctypes.CDLL(name, use_errno=True)
+    except OSError as exc:
+        raise ImportError(f"gort: cannot load {name} ({description}): {exc}") from exc
 
 
 def _declare(library: ctypes.CDLL, path: Path) -> None:
@@ -197,7 +224,7 @@ def _declare(library: ctypes.CDLL, path: Path) -> None:
     if missing:
         raise ImportError(
             f"gort: {path} does not export {', '.join(missing)}; "
-            "it is not a gort library of API version 1 (or is too old)"
+            "it is not a gort library, or one too old for this package"
         )
 
 
