@@ -9,6 +9,9 @@ with asynchronous preemption. This package lets Python share that world:
   never run on a goroutine (it may be preempted by a signal at any point and
   resume on another OS thread, which CPython's thread state cannot survive):
   passing one raises :class:`TypeError`.
+* asyncio: ``await ch.recv_async()``, ``await ch.send_async(v)``,
+  ``async for v in ch``, :func:`select_async`; the event loop never blocks
+  and cancellation never loses a value (``gort._async``).
 * :class:`WaitGroup`, :class:`stopped_world`, :func:`maxprocs`,
   :func:`stats`, :func:`version`, :func:`num_goroutines`.
 
@@ -17,9 +20,11 @@ Every blocking call releases the GIL (the library is loaded with a plain
 the main thread, blocking calls wait in short slices so that Ctrl-C raises
 :class:`KeyboardInterrupt` promptly, without losing or duplicating values.
 
-The C library is found through ``$GORT_LIBRARY`` (a path), then next to this
-package (``gort/libgort.so``), then the project's ``target/release`` and
-``target/debug`` directories; see :data:`library_path` for the one in use.
+The C library is found through ``$GORT_LIBRARY`` (a path), then the one
+bundled with the package (``gort/_native.abi3.so``, built by ``pip
+install``), then, in a checkout, its ``target/release`` and ``target/debug``
+directories, then a system-wide ``libgort.so``; :data:`library_path` is the
+one in use (``gort._lib`` has the details).
 
 Example::
 
@@ -33,6 +38,7 @@ Example::
 
 from __future__ import annotations
 
+from ._async import select_async, sent_before_cancel
 from ._errors import ChannelClosed, Timeout
 from ._lib import lib, library_path
 from .channel import RECV, SEND, Channel, Op, select
@@ -54,6 +60,8 @@ __all__ = [
     "maxprocs",
     "num_goroutines",
     "select",
+    "select_async",
+    "sent_before_cancel",
     "stats",
     "stopped_world",
     "version",

@@ -1,8 +1,10 @@
 """Channels and select.
 
 A :class:`Channel` wraps one reference to a C ``gort_chan``. Its elements are
-values of one ctypes type, copied in and out by the C library exactly as a C
-program would copy them, so Python and C goroutines can share a channel.
+values of one ctypes type, checked and converted by :mod:`gort._values`,
+then copied in and out by the C library exactly as a C program would copy
+them, so Python and C goroutines can share a channel. The asynchronous forms
+of its operations live in :mod:`gort._async`.
 """
 
 from __future__ import annotations
@@ -10,17 +12,36 @@ from __future__ import annotations
 import ctypes
 import enum
 import errno
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Type, Union
+import random
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Generic,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
-from . import _wait
+from . import _held, _wait
 from ._errors import ChannelClosed, Timeout, error_for
 from ._lib import GortCase, lib
+from ._values import Codec, CType
+
+if TYPE_CHECKING:
+    from ctypes import _SimpleCData
 
 __all__ = ["RECV", "SEND", "Channel", "Op", "select"]
 
-#: Anything :class:`Channel` accepts as an element type: a ctypes type, or
-#: ``None`` for a channel of empty elements (Go's ``chan struct{}``).
-CType = Optional[Type[Any]]
+#: The Python type of a channel's values: ``int`` for ``Channel(c_int64)``.
+T = TypeVar("T")
 
 _SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
 
@@ -38,84 +59,31 @@ SEND = Op.SEND
 RECV = Op.RECV
 
 
-class _Codec:
-    """Converts between Python values and the C representation of one element type."""
-
-    __slots__ = ("ctype", "size", "simple", "char_array")
-
-    def __init__(self, ctype: CType):
-        if ctype is not None:
-            if not isinstance(ctype, type):
-                raise TypeError(
-                    f"element type must be a ctypes type or None, not an instance of {type(ctype).__name__}"
-                )
-            try:
-                ctypes.sizeof(ctype)
-            except TypeError:
-                raise TypeError(f"element type must be a ctypes type or None, not {ctype!r}") from None
-        self.ctype = ctype
-        self.size = 0 if ctype is None else ctypes.sizeof(ctype)
-        self.simple = ctype is not None and issubclass(ctype, ctypes._SimpleCData)
-        self.char_array = (
-            ctype is not None and issubclass(ctype, ctypes.Array) and getattr(ctype, "_type_", None) is ctypes.c_char
-        )
-
-    def encode(self, value: Any) -> Any:
-        """Return a ctypes object holding ``value``, for passing by reference."""
-        ctype = self.ctype
-        if ctype is None:
-            if value is not None:
-                raise TypeError(f"a channel of element type None only carries None, not {type(value).__name__}")
-            return ctypes.c_char()  # a valid address; zero bytes are read from it
-        if isinstance(value, ctype):
-            # Copy now: the value sent is the value at the call (as in Go),
-            # even if another thread changes the object while the send waits.
-            return ctype.from_buffer_copy(value) if self.size else ctype()
-        if self.char_array and isinstance(value, (bytes, bytearray, memoryview)):
-            data = bytes(value)
-            if len(data) > self.size:
-                raise ValueError(f"{len(data)} bytes do not fit in {ctype.__name__} ({self.size} bytes)")
-            buffer = ctype()
-            buffer.raw = data
-            return buffer
-        if issubclass(ctype, (ctypes.Structure, ctypes.Union)):
-            if isinstance(value, dict):
-                return ctype(**value)
-            if isinstance(value, (tuple, list)):
-                return ctype(*value)
-        elif issubclass(ctype, ctypes.Array) and isinstance(value, (tuple, list, range)):
-            return ctype(*value)
-        return ctype(value)
-
-    def new_buffer(self) -> Any:
-        """Return a zeroed buffer to receive one element into, or None for empty elements."""
-        return None if self.ctype is None else self.ctype()
-
-    def decode(self, buffer: Any) -> Any:
-        """Return the Python value of a received element."""
-        if buffer is None:
-            return None
-        return buffer.value if self.simple else buffer
-
-
 def _ref(buffer: Any) -> Any:
     return None if buffer is None else ctypes.byref(buffer)
 
 
-class Channel:
+class Channel(Generic[T]):
     """A gort channel carrying elements of one ctypes type.
 
     ``Channel(ctypes.c_int64)`` is Go's ``make(chan int64)``;
     ``Channel(Point, cap=16)`` is a buffered channel of a
     :class:`ctypes.Structure`. ``Channel(None)`` carries empty elements (a
     ``chan struct{}``, for signalling): send ``None``, receive ``None``.
+    Type checkers see ``Channel(ctypes.c_int64)`` as a ``Channel[int]``.
 
-    Values: a send accepts an instance of the element type, or anything its
-    constructor accepts (an ``int`` for ``c_int64``, a tuple or dict of fields
-    for a Structure, a tuple for an array, ``bytes`` for a ``c_char`` array).
+    Element types hold no pointers (``c_char_p``, ``POINTER(...)``...):
+    :class:`TypeError`, whose message says how to send such data instead.
+
+    Values: a send accepts an instance of the element type, or the Python
+    value of one: an ``int`` for integer types (:class:`OverflowError` if it
+    does not fit), ``True``/``False`` for ``c_bool``, a float for
+    ``c_float``/``c_double``, a tuple or dict of fields for a Structure, a
+    sequence for an array, ``bytes`` for a ``c_char`` array. Anything else is
+    a :class:`TypeError`; nothing is ever truncated (see ``gort._values``).
     A receive returns plain Python values for simple types (``int``,
-    ``float``, ``bytes``...) and a fresh instance of the element type for
-    structures, unions and arrays.
+    ``float``, ``bool``, ``bytes``...) and a fresh instance of the element
+    type for structures, unions and arrays.
 
     Timeouts are in seconds: ``None`` waits forever, ``0`` never blocks
     (raising :class:`gort.Timeout` at once if the operation cannot proceed), a
@@ -123,6 +91,8 @@ class Channel:
     passed. An operation that times out has had no effect. All blocking calls
     release the GIL; in the main thread they wait in short slices so that
     Ctrl-C raises :class:`KeyboardInterrupt` promptly (see ``gort._wait``).
+    ``await ch.recv_async()``, ``await ch.send_async(v)`` and
+    ``async for v in ch`` never block the event loop (see ``gort._async``).
 
     Ownership: the object holds one reference to the C channel and releases
     it when it is garbage collected. :meth:`from_ptr` wraps a ``gort_chan*``
@@ -138,20 +108,28 @@ class Channel:
     __slots__ = ("_ptr", "_codec", "__weakref__")
 
     _ptr: Optional[int]
-    _codec: _Codec
+    _codec: Codec
+
+    @overload
+    def __init__(self: Channel[T], ctype: Type[_SimpleCData[T]], cap: int = 0) -> None: ...
+    @overload
+    def __init__(self: Channel[None], ctype: None, cap: int = 0) -> None: ...
+    @overload
+    def __init__(self: Channel[Any], ctype: Type[Any], cap: int = 0) -> None: ...
 
     def __init__(self, ctype: CType, cap: int = 0):
         """Make a channel of ``ctype`` elements with a buffer of ``cap`` elements.
 
         Raises:
-            TypeError: ``ctype`` is not a ctypes type (nor None), or ``cap`` not an int.
+            TypeError: ``ctype`` is not a ctypes type (nor None), is or holds
+                a pointer, or ``cap`` is not an int.
             ValueError: ``cap`` is negative, or the element type is larger than
                 the C library accepts (64 KiB: ``EINVAL``).
             OverflowError: ``cap`` does not fit in a ``size_t``.
             OSError: the C library could not make the channel (``ENOMEM``...).
         """
         self._ptr = None
-        self._codec = _Codec(ctype)
+        self._codec = Codec(ctype)
         if isinstance(cap, bool) or not isinstance(cap, int):
             raise TypeError(f"cap must be an int, not {type(cap).__name__}")
         if cap < 0:
@@ -163,14 +141,26 @@ class Channel:
             raise error_for(ctypes.get_errno() or errno.ENOMEM, "gort_chan_make")
         self._ptr = ptr
 
+    @overload
     @classmethod
-    def from_ptr(cls, ptr: Union[int, ctypes.c_void_p], ctype: CType, *, retain: bool = True) -> "Channel":
+    def from_ptr(
+        cls, ptr: Union[int, ctypes.c_void_p], ctype: Type[_SimpleCData[T]], *, retain: bool = True
+    ) -> Channel[T]: ...
+    @overload
+    @classmethod
+    def from_ptr(cls, ptr: Union[int, ctypes.c_void_p], ctype: None, *, retain: bool = True) -> Channel[None]: ...
+    @overload
+    @classmethod
+    def from_ptr(cls, ptr: Union[int, ctypes.c_void_p], ctype: Type[Any], *, retain: bool = True) -> Channel[Any]: ...
+
+    @classmethod
+    def from_ptr(cls, ptr: Union[int, ctypes.c_void_p], ctype: CType, *, retain: bool = True) -> Channel[Any]:
         """Wrap a ``gort_chan*`` that came from C.
 
         Args:
             ptr: the channel's address, as an int or a ``c_void_p``.
             ctype: the element type; its size must be the channel's element
-                size (gort does not record types, so this cannot be checked).
+                size (``gort_chan_elem_size``).
             retain: ``True`` (the default) takes a new reference, leaving the
                 caller's own untouched; ``False`` adopts a reference the
                 caller owns (for instance one a C function returned to
@@ -178,15 +168,26 @@ class Channel:
 
         Raises:
             ValueError: ``ptr`` is NULL.
+            TypeError: ``ctype`` is not a valid element type, or its size is
+                not the channel's element size; the caller's reference is
+                left alone.
         """
         address = ptr.value if isinstance(ptr, ctypes.c_void_p) else ptr
         if isinstance(address, bool) or not isinstance(address, (int, type(None))):
             raise TypeError(f"ptr must be an int or a ctypes.c_void_p, not {type(ptr).__name__}")
         if not address:
             raise ValueError("ptr is NULL")
+        codec = Codec(ctype)
+        actual = int(lib.gort_chan_elem_size(address))
+        if actual != codec.size:
+            name = "None" if ctype is None else getattr(ctype, "__name__", repr(ctype))
+            raise TypeError(
+                f"Channel.from_ptr: the channel's elements are {actual} bytes, "
+                f"but {name} is {codec.size} bytes: it is not this channel's element type"
+            )
         self = cls.__new__(cls)
         self._ptr = None
-        self._codec = _Codec(ctype)
+        self._codec = codec
         if retain:
             lib.gort_chan_retain(address)
         self._ptr = address
@@ -234,8 +235,8 @@ class Channel:
         return int(lib.gort_chan_cap(self._ptr))
 
     def __len__(self) -> int:
-        """The number of elements waiting in the buffer."""
-        return int(lib.gort_chan_len(self._ptr))
+        """The number of elements waiting: in the buffer, and held from cancelled async receives."""
+        return int(lib.gort_chan_len(self._ptr)) + _held.count(self.ptr)
 
     def __bool__(self) -> bool:
         return True
@@ -252,14 +253,15 @@ class Channel:
 
     # -- operations -----------------------------------------------------
 
-    def send(self, value: Any, timeout: Optional[float] = None) -> None:
+    def send(self, value: T, timeout: Optional[float] = None) -> None:
         """Send ``value``, waiting for room (or a receiver) up to ``timeout`` seconds.
 
         Raises:
             ChannelClosed: the channel is closed (also if it gets closed
                 while this send waits).
             Timeout: the timeout expired; nothing was sent.
-            TypeError, ValueError: ``value`` does not convert to the element type.
+            TypeError, OverflowError, ValueError: ``value`` does not convert
+                to the element type (see the class documentation).
         """
         buffer = self._codec.encode(value)
         ptr, elem = self._ptr, ctypes.byref(buffer)
@@ -276,13 +278,16 @@ class Channel:
         if code:
             raise error_for(code, "send", self)
 
-    def recv(self, timeout: Optional[float] = None) -> Any:
+    def recv(self, timeout: Optional[float] = None) -> T:
         """Receive one value, waiting up to ``timeout`` seconds.
 
         Raises:
             ChannelClosed: the channel is closed and drained.
             Timeout: the timeout expired; no value was consumed.
         """
+        held = self._take_held()
+        if held is not None:
+            return held[0]
         buffer = self._codec.new_buffer()
         ptr, out = self._ptr, _ref(buffer)
         timeout_ns = _wait.timeout_to_ns(timeout)
@@ -295,11 +300,9 @@ class Channel:
         code = _wait.blocking_call(attempt, timeout_ns, errno.ETIMEDOUT)
         if code == errno.EAGAIN:  # the C API's answer to a zero timeout
             raise Timeout("recv would block (timeout=0)")
-        if code:
-            raise error_for(code, "recv", self)
-        return self._codec.decode(buffer)
+        return self._received(code, buffer, "recv")
 
-    def try_send(self, value: Any) -> bool:
+    def try_send(self, value: T) -> bool:
         """Send without blocking; return False if the send would block.
 
         Raises:
@@ -313,19 +316,20 @@ class Channel:
             raise error_for(code, "try_send", self)
         return True
 
-    def try_recv(self) -> Tuple[bool, Any]:
+    def try_recv(self) -> Tuple[bool, Optional[T]]:
         """Receive without blocking: ``(True, value)``, or ``(False, None)`` if none is ready.
 
         Raises:
             ChannelClosed: the channel is closed and drained.
         """
+        held = self._take_held()
+        if held is not None:
+            return True, held[0]
         buffer = self._codec.new_buffer()
         code = lib.gort_chan_try_recv(self._ptr, _ref(buffer))
         if code == errno.EAGAIN:
             return False, None
-        if code:
-            raise error_for(code, "try_recv", self)
-        return True, self._codec.decode(buffer)
+        return True, self._received(code, buffer, "try_recv")
 
     def close(self) -> None:
         """Close the channel (Go's ``close``): no more sends; receivers drain the buffer.
@@ -340,7 +344,7 @@ class Channel:
         if code:
             raise error_for(code, "close", self)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         """Receive values until the channel is closed and drained (Go's ``range``)."""
         while True:
             try:
@@ -348,6 +352,66 @@ class Channel:
             except ChannelClosed:
                 return
             yield value
+
+    async def recv_async(self) -> T:
+        """Receive one value without blocking the event loop.
+
+        Waits in a helper thread if no value is ready. Cancellation (and so
+        :func:`asyncio.wait_for`'s timeout) never loses a value: a value
+        taken in the instant the task was cancelled goes to the next
+        receiver (see ``gort._async``).
+
+        Raises:
+            ChannelClosed: the channel is closed and drained.
+        """
+        from ._async import run_cases
+
+        _, value = await run_cases(_Cases([(self, Op.RECV)], spare=1, single=True), _wait.FOREVER)
+        return cast(T, value)
+
+    async def send_async(self, value: T) -> None:
+        """Send ``value`` without blocking the event loop.
+
+        Waits in a helper thread if the send cannot proceed at once. If the
+        task is cancelled, the value was not sent -- unless the send
+        completed in the instant of the cancellation: the
+        :class:`asyncio.CancelledError` then says so, and
+        :func:`gort.sent_before_cancel` tells (see ``gort._async``).
+
+        Raises:
+            ChannelClosed: the channel is closed.
+            TypeError, OverflowError, ValueError: ``value`` does not convert.
+        """
+        from ._async import run_cases
+
+        await run_cases(_Cases([(self, Op.SEND, value)], spare=1, single=True), _wait.FOREVER)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        """``async for v in ch``: :meth:`recv_async` until the channel is closed and drained."""
+        while True:
+            try:
+                value = await self.recv_async()
+            except ChannelClosed:
+                return
+            yield value
+
+    # -- held values ------------------------------------------------------
+
+    def _take_held(self) -> Optional[Tuple[T]]:
+        """``(value,)`` held from a cancelled async receive, or None."""
+        held = _held.take((self.ptr,))
+        return None if held is None else (cast(T, self._codec.decode_bytes(held[2])),)
+
+    def _received(self, code: int, buffer: Any, what: str) -> T:
+        """The value of a receive that returned ``code`` into ``buffer``."""
+        if code == errno.EPIPE:
+            # Closed and drained -- but a value held meanwhile comes first.
+            held = self._take_held()
+            if held is not None:
+                return held[0]
+        if code:
+            raise error_for(code, what, self)
+        return cast(T, self._codec.decode(buffer))
 
     # -- object protocol ------------------------------------------------
 
@@ -363,10 +427,10 @@ class Channel:
     def __hash__(self) -> int:
         return hash(self._ptr)
 
-    def __copy__(self) -> "Channel":
-        return Channel.from_ptr(self.ptr, self.ctype)
+    def __copy__(self) -> Channel[T]:
+        return cast("Channel[T]", Channel.from_ptr(self.ptr, self.ctype))
 
-    def __deepcopy__(self, memo: Any) -> "Channel":
+    def __deepcopy__(self, memo: Any) -> Channel[T]:
         # A channel is a reference type: a deep copy shares the C channel.
         return self.__copy__()
 
@@ -374,7 +438,107 @@ class Channel:
         raise TypeError("a gort.Channel cannot be pickled: it only exists in this process")
 
 
-SelectCase = Union[Tuple[Optional[Channel], Op], Tuple[Optional[Channel], Op, Any]]
+SelectCase = Union[Tuple[Optional[Channel[Any]], Op], Tuple[Optional[Channel[Any]], Op, Any]]
+
+
+class _Cases:
+    """The ``gort_case`` array of one select (or one operation), with the buffers it points to.
+
+    ``spare`` extra cases are left at the end for the caller (the wake-up
+    channel of an asynchronous operation). ``single``: the cases are one
+    channel operation, whose errors read as that operation's.
+    """
+
+    __slots__ = ("cases", "count", "array", "buffers", "codecs", "single")
+
+    def __init__(self, cases: Sequence[SelectCase], spare: int = 0, single: bool = False):
+        count = len(cases)
+        self.cases, self.count, self.single = cases, count, single
+        self.array = (GortCase * (count + spare))()
+        self.buffers: List[Any] = []  # keeps every element buffer alive during the call
+        self.codecs: List[Optional[Codec]] = []
+        for index, case in enumerate(cases):
+            if not isinstance(case, tuple):
+                raise TypeError(f"select case {index} must be a tuple, not {type(case).__name__}")
+            if len(case) < 2:
+                raise TypeError(f"select case {index} must be (channel, gort.RECV) or (channel, gort.SEND, value)")
+            channel, op = case[0], case[1]
+            if channel is not None and not isinstance(channel, Channel):
+                raise TypeError(f"select case {index}: expected a gort.Channel or None, not {type(channel).__name__}")
+            codec = None if channel is None else channel._codec
+            if op == Op.RECV:
+                if len(case) != 2:
+                    raise TypeError(f"select case {index}: a RECV case is (channel, gort.RECV)")
+                buffer = None if codec is None else codec.new_buffer()
+            elif op == Op.SEND:
+                if len(case) != 3:
+                    raise TypeError(f"select case {index}: a SEND case is (channel, gort.SEND, value)")
+                buffer = None if codec is None else codec.encode(case[2])
+            else:
+                raise ValueError(f"select case {index}: the operation must be gort.RECV or gort.SEND, not {op!r}")
+            self.buffers.append(buffer)
+            self.codecs.append(codec)
+            self.array[index].chan = None if channel is None else channel._ptr
+            self.array[index].op = int(op)
+            self.array[index].elem = None if buffer is None else ctypes.addressof(buffer)
+
+    def recv_cases(self) -> List[Tuple[int, int]]:
+        """``(index, channel address)`` of the RECV cases that have a channel."""
+        return [(i, c.chan) for i, c in enumerate(self.array[: self.count]) if c.chan and c.op == Op.RECV]
+
+    def recv_chans(self) -> List[int]:
+        """The channels of the RECV cases."""
+        return [chan for _, chan in self.recv_cases()]
+
+    def take_held(self) -> Optional[Tuple[int, int]]:
+        """Complete a RECV case with a held value if there is one: ``(index, stamp)``."""
+        held = _held.take(self.recv_chans())
+        if held is None:
+            return None
+        chan, when, raw = held
+        # Among the RECV cases on that channel (usually one), pick at random.
+        index = random.choice([i for i, case_chan in self.recv_cases() if case_chan == chan])
+        self.fill(index, raw)
+        self.array[index].result = 0
+        return index, when
+
+    def fill(self, index: int, raw: bytes) -> None:
+        """Put a held element into RECV case ``index``'s buffer."""
+        if self.buffers[index] is not None:
+            ctypes.memmove(ctypes.addressof(self.buffers[index]), raw, len(raw))
+
+    def received_bytes(self, index: int) -> Optional[bytes]:
+        """The element a completed RECV case received, as bytes (None: empty elements)."""
+        buffer = self.buffers[index]
+        return None if buffer is None else ctypes.string_at(ctypes.addressof(buffer), ctypes.sizeof(buffer))
+
+    def outcome(self, chosen: int) -> Tuple[int, Any]:
+        """``(index, value)`` for what ``gort_select`` returned, or the exception it means."""
+        if chosen < 0:
+            if chosen == -errno.EAGAIN:
+                return -1, None
+            if chosen == -errno.ETIMEDOUT:
+                raise Timeout("select timed out")
+            raise error_for(-chosen, "select")
+        case = self.array[chosen]
+        channel = self.cases[chosen][0]
+        if case.result == errno.EPIPE and case.op == Op.RECV:
+            # Closed and drained -- but a value held meanwhile comes first.
+            held = _held.take((case.chan,))
+            if held is not None:
+                self.array[chosen].result = 0
+                self.fill(chosen, held[2])
+        if case.result:
+            what = ("recv" if case.op == Op.RECV else "send") if self.single else f"select case {chosen}"
+            if case.result == errno.EPIPE:
+                raise ChannelClosed(
+                    f"{what}: channel is closed", channel=channel, index=None if self.single else chosen
+                )
+            raise error_for(case.result, what, channel)
+        codec = self.codecs[chosen]
+        if case.op == Op.RECV and codec is not None:
+            return chosen, codec.decode(self.buffers[chosen])
+        return chosen, None
 
 
 def select(cases: Sequence[SelectCase], timeout: Optional[float] = None) -> Tuple[int, Any]:
@@ -384,8 +548,9 @@ def select(cases: Sequence[SelectCase], timeout: Optional[float] = None) -> Tupl
     A case whose channel is ``None`` is never ready (Go's nil channel), which
     is handy to switch a case off. An empty list of cases is never ready
     either: ``select([])`` blocks until the timeout (forever for ``None``, as
-    Go's ``select {}``; Ctrl-C still interrupts it in the main thread). When several cases are ready, one is
-    chosen uniformly at random.
+    Go's ``select {}``; Ctrl-C still interrupts it in the main thread). When
+    several cases are ready, one is chosen uniformly at random; a value held
+    from a cancelled async receive makes its RECV case the one chosen.
 
     Returns:
         ``(index, value)``: the index of the case that proceeded, and the
@@ -414,50 +579,11 @@ def select(cases: Sequence[SelectCase], timeout: Optional[float] = None) -> Tupl
         ValueError: a case has an unknown operation, or a send value does
             not convert.
     """
-    count = len(cases)
-    array = (GortCase * count)()
-    buffers: List[Any] = []  # keeps every element buffer alive during the call
-    codecs: List[Optional[_Codec]] = []
-    for index, case in enumerate(cases):
-        if not isinstance(case, tuple):
-            raise TypeError(f"select case {index} must be a tuple, not {type(case).__name__}")
-        if len(case) < 2:
-            raise TypeError(f"select case {index} must be (channel, gort.RECV) or (channel, gort.SEND, value)")
-        channel, op = case[0], case[1]
-        if channel is not None and not isinstance(channel, Channel):
-            raise TypeError(f"select case {index}: expected a gort.Channel or None, not {type(channel).__name__}")
-        codec = None if channel is None else channel._codec
-        if op == Op.RECV:
-            if len(case) != 2:
-                raise TypeError(f"select case {index}: a RECV case is (channel, gort.RECV)")
-            buffer = None if codec is None else codec.new_buffer()
-        elif op == Op.SEND:
-            if len(case) != 3:
-                raise TypeError(f"select case {index}: a SEND case is (channel, gort.SEND, value)")
-            buffer = None if codec is None else codec.encode(case[2])
-        else:
-            raise ValueError(f"select case {index}: the operation must be gort.RECV or gort.SEND, not {op!r}")
-        buffers.append(buffer)
-        codecs.append(codec)
-        array[index].chan = None if channel is None else channel._ptr
-        array[index].op = int(op)
-        array[index].elem = None if buffer is None else ctypes.addressof(buffer)
-
+    prepared = _Cases(cases)
+    held = prepared.take_held()
+    if held is not None:
+        return prepared.outcome(held[0])
+    array, count = prepared.array, prepared.count
     timeout_ns = _wait.timeout_to_ns(timeout)
     chosen = _wait.blocking_call(lambda ns: lib.gort_select(array, count, ns), timeout_ns, -errno.ETIMEDOUT)
-    if chosen >= 0:
-        result = array[chosen].result
-        channel = cases[chosen][0]
-        if result == errno.EPIPE:
-            raise ChannelClosed(f"select case {chosen}: channel is closed", channel=channel, index=chosen)
-        if result:
-            raise error_for(result, f"select case {chosen}", channel)
-        codec = codecs[chosen]
-        if array[chosen].op == Op.RECV and codec is not None:
-            return chosen, codec.decode(buffers[chosen])
-        return chosen, None
-    if chosen == -errno.EAGAIN:
-        return -1, None
-    if chosen == -errno.ETIMEDOUT:
-        raise Timeout("select timed out")
-    raise error_for(-chosen, "select")
+    return prepared.outcome(chosen)

@@ -375,6 +375,25 @@ class OwnershipTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             gort.Channel.from_ptr(ctypes.c_void_p(), ctypes.c_int64)
 
+    def test_from_ptr_with_the_wrong_element_type_raises(self) -> None:
+        ch = gort.Channel(ctypes.c_int64, cap=1)
+        for wrong in (ctypes.c_int32, ctypes.c_char * 64, Point, None):
+            with self.subTest(ctype=wrong):
+                with self.assertRaises(TypeError) as caught:
+                    gort.Channel.from_ptr(ch.ptr, wrong)
+                self.assertIn("8 bytes", str(caught.exception))
+        # Refusing an adoption leaves the caller's reference with the caller.
+        owned = ch.retained_ptr()
+        with self.assertRaises(TypeError):
+            gort.Channel.from_ptr(owned, ctypes.c_int16, retain=False)
+        gort.lib.gort_chan_release(owned)
+        ch.send(3)
+        self.assertEqual(gort.Channel.from_ptr(ch.ptr, ctypes.c_uint64).recv(), 3)  # same size: fine
+        empty = gort.Channel(None)
+        gort.Channel.from_ptr(empty.ptr, None)
+        with self.assertRaises(TypeError):
+            gort.Channel.from_ptr(empty.ptr, ctypes.c_int)
+
     def test_from_ptr_adopting_a_reference(self) -> None:
         ch = gort.Channel(ctypes.c_int64, cap=1)
         adopted = gort.Channel.from_ptr(ch.retained_ptr(), ctypes.c_int64, retain=False)

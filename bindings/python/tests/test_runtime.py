@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import threading
 import time
 import unittest
@@ -147,6 +148,23 @@ class StoppedWorldTest(GortTestCase):
                     frozen = spin.counter
                     raise RuntimeError("boom")
             self.assertTrue(wait_until(lambda: spin.counter > frozen, 10), "the world did not start again")
+        finally:
+            self.stop_spinner(spin, wg)
+
+    def test_nested_stop_by_the_holder_is_edeadlk_and_changes_nothing(self) -> None:
+        spin, wg = self.start_spinner()
+        try:
+            with gort.stopped_world():
+                frozen = spin.counter
+                with self.assertRaises(OSError) as caught:
+                    with gort.stopped_world():
+                        self.fail("a nested stop entered its block")
+                self.assertEqual(caught.exception.errno, errno.EDEADLK)
+                time.sleep(0.05)
+                self.assertEqual(spin.counter, frozen, "the failed nested stop let goroutines run")
+            self.assertTrue(wait_until(lambda: spin.counter > frozen, 10), "the world did not start again")
+            with self.assertRaises(PermissionError):  # the one stop had its one start
+                gort.stopped_world().__exit__(None, None, None)
         finally:
             self.stop_spinner(spin, wg)
 
