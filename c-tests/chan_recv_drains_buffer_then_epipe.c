@@ -6,7 +6,7 @@
 
 struct rec {
     uint64_t id;
-    char tag[16];
+    char tag[24]; /* "value-" and any int */
 };
 
 static void fill(gort_chan *c, int n) {
@@ -18,7 +18,7 @@ static void fill(gort_chan *c, int n) {
 }
 
 static void check_rec(const struct rec *r, int i) {
-    char want[16];
+    char want[sizeof ((struct rec *)0)->tag];
     snprintf(want, sizeof want, "value-%d", i);
     CHECK_EQ(r->id, (uint64_t)i + 1);
     CHECK(strcmp(r->tag, want) == 0);

@@ -1,9 +1,11 @@
 //! The CMake and pkg-config packaging, end to end, as a downstream C or C++
-//! project meets it: `tests/consumer/run.sh` builds gort with CMake (which
-//! runs `cargo build --release` into its own build directory), registers the
-//! `c-tests/` with CTest and runs a few of them, installs into a scratch
-//! prefix, then builds and runs the consumer programs in `tests/consumer/`
-//! through `find_package(gort)` (shared and static) and through pkg-config.
+//! project meets it (`tests/consumer/run.sh`): gort built and installed with
+//! CMake exactly as the README says (default build type and compiler, no
+//! options); a developer build of the `c-tests/` with -Werror, registered
+//! with CTest, a few of them run; then the consumer programs of
+//! `tests/consumer/` built and run through `find_package(gort)` (shared and
+//! static) and through pkg-config (`gort`, and `gort-static`, whose programs
+//! must not load libgort.so).
 //!
 //! The scratch directory is `target/tmp/cmake-consumer`; it is kept between
 //! runs so that the release build is reused (the first run compiles the crate
