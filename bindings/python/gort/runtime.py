@@ -278,6 +278,10 @@ class stopped_world:
     are not goroutines and keep running, so avoid waiting in the block on
     anything a goroutine must do (a channel a goroutine would fill...): it
     would wait until the world starts again, i.e. forever.
+
+    Nesting it in the thread that holds the world stopped raises
+    :class:`OSError` with ``errno.EDEADLK`` and changes nothing: the world
+    stays stopped until the outer block ends.
     """
 
     def __enter__(self) -> "stopped_world":

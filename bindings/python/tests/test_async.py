@@ -21,7 +21,7 @@ import unittest
 from typing import Any, Awaitable, Callable, List, Set
 
 import gort
-from gort_testlib import GortTestCase, start_watchdog, stop_watchdog
+from gort_testlib import GortTestCase, start_watchdog, stop_watchdog, wait_until
 
 
 def setUpModule() -> None:
@@ -327,6 +327,8 @@ class StressTest(GortTestCase):
             gort._held.hold = hold
         self.assertEqual(len(received), count, "a value was lost or received twice")
         self.assertEqual(sorted(received), list(range(count)))
+        helpers = lambda: [t for t in threading.enumerate() if t.name == "gort-async"]  # noqa: E731
+        self.assertTrue(wait_until(lambda: not helpers(), 10), f"helper threads left behind: {helpers()}")
         sys.__stderr__.write(f" [{len(holds)} values taken by cancelled receives went to the next receiver] ")
 
     def test_unbuffered(self) -> None:
