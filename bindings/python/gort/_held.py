@@ -15,7 +15,9 @@ to come and take it (a receive already blocked in a *thread* sees it on its
 next call). ``len(ch)`` counts held values.
 
 Values are ordered by when they were taken (:func:`stamp`, drawn right after
-the C call returns), not by when their receive was cancelled.
+the C call returns), not by when their receive was cancelled. A channel
+with values held keeps a reference, so that its address cannot be reused
+by another channel before they are taken.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import bisect
 import itertools
 import threading
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from ._lib import lib
 
 __all__ = ["count", "hold", "stamp", "take", "unwatch", "watch"]
 
@@ -43,6 +47,8 @@ def stamp() -> int:
 def hold(chan: int, when: int, raw: bytes) -> None:
     """Keep ``raw``, taken from ``chan`` at ``when``, and poke its waiting receives."""
     with _lock:
+        if chan not in _values:
+            lib.gort_chan_retain(chan)
         bisect.insort(_values.setdefault(chan, []), (when, raw))
         # Under the lock: a poke touches a channel its owner frees once it
         # has unwatched, which it does under this lock too.
@@ -64,9 +70,12 @@ def take(chans: Iterable[int]) -> Optional[Tuple[int, int, bytes]]:
             return None
         chan = best[0]
         when, raw = _values[chan].pop(0)
-        if not _values[chan]:
+        drained = not _values[chan]
+        if drained:
             del _values[chan]
-        return chan, when, raw
+    if drained:
+        lib.gort_chan_release(chan)
+    return chan, when, raw
 
 
 def count(chan: int) -> int:
