@@ -4,8 +4,7 @@
 //! The public contract is the C API in `ffi` (header `include/gort.h`).
 //! Start reading at `sched` (the G/M/P scheduler), then `preempt` (how a
 //! goroutine in a call-free loop is stopped without disturbing libc), then
-//! `chan`. docs/design.md explains the whole; DESIGN.md in the shared
-//! folder is the brief it answers.
+//! `chan`. docs/design.md explains the whole.
 //!
 //! Unsafe code lives in small modules (`arch`, `stack`, `sync::futex`,
 //! `preempt::signal`, the scheduler's switch paths), each block with a

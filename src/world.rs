@@ -1,10 +1,10 @@
 //! Stopping the world, and resizing the set of Ps inside a stopped world.
 //!
-//! `stop` raises `gcwaiting`, then collects every P: idle Ps directly; Ps
+//! `stop` raises `stw_active`, then collects every P: idle Ps directly; Ps
 //! whose thread is blocked in the kernel by taking them (the same CAS sysmon
 //! uses, no signal); running Ps by asking their goroutine to stop (the
 //! cooperative flag, and an on-demand SIGURG to threads seen running). Ms in
-//! the runtime notice `gcwaiting` at their next scheduling point or on their
+//! the runtime notice `stw_active` at their next scheduling point or on their
 //! way back to user code. A P handed to an M that has not woken up yet (the
 //! previous start hands out every P) is taken back on the spot and handed
 //! to the same M when the world starts. Each stopped P decrements
@@ -49,7 +49,7 @@ fn caller_id() -> u64 {
 }
 
 /// Whether the caller is the goroutine that stopped the world (it keeps
-/// running through `gcwaiting`).
+/// running through `stw_active`).
 pub fn is_stopper(g: &sched::g::G) -> bool {
     OWNER.load(Ordering::Relaxed) == g as *const _ as u64
 }
@@ -80,7 +80,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
     OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
     {
         let mut lk = lock();
-        SCHED.gcwaiting.store(true, Ordering::SeqCst);
+        SCHED.stw_active.store(true, Ordering::SeqCst);
         SCHED.stopwait.store(nprocs() - own_p.is_some() as u32, Ordering::Relaxed);
         while let Some(p) = sched::pidleget(&mut lk) {
             sched::stop_p(&mut lk, p);
@@ -98,7 +98,8 @@ fn stop_world(take_handoffs: bool) -> i32 {
     loop {
         // Goroutines running user code on Ms whose P was taken (LOST) hold no
         // P but must stop too: ask those that are on a CPU; one blocked in
-        // the kernel stops at its next tick after waking (see API.md).
+        // the kernel stops at its next tick after waking (docs/api.md,
+        // "Stopping the world").
         let mut lost_running = false;
         for m in sched::all_ms() {
             if ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_LOST {
@@ -143,7 +144,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
         // costs tens of microseconds, as much as the whole stop should), but
         // yielding: the thread we wait for may be queued on our own CPU.
         // Then look again at once: an M that was in the runtime a moment
-        // ago may have gone back to user code without seeing `gcwaiting`
+        // ago may have gone back to user code without seeing `stw_active`
         // (it resumes a goroutine from the preemption handler), and needs
         // its signal now, not a recheck period later.
         // SAFETY: no preconditions.
@@ -178,7 +179,7 @@ fn ask(m: &M, began: i64) -> bool {
 }
 
 pub fn start() -> i32 {
-    if !SCHED.gcwaiting.load(Ordering::Relaxed) || OWNER.load(Ordering::Relaxed) != caller_id() {
+    if !SCHED.stw_active.load(Ordering::Relaxed) || OWNER.load(Ordering::Relaxed) != caller_id() {
         return libc::EPERM;
     }
     let _rt = sched::enter();
@@ -204,7 +205,7 @@ fn restart_ps() {
     }
     {
         let mut lk = lock();
-        SCHED.gcwaiting.store(false, Ordering::SeqCst);
+        SCHED.stw_active.store(false, Ordering::SeqCst);
         for id in 0..nprocs() {
             let p = allp(id);
             // The stopper's own P is still RUNNING unless it left it.

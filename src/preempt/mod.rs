@@ -209,9 +209,9 @@ pub fn request(m: &M) -> bool {
 fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // SAFETY: the handler runs on m's own thread.
     let st = unsafe { m.sig.get_mut() };
-    let requested = m.preempt_req.swap(0, Ordering::Acquire) != 0 || SCHED.gcwaiting.load(Ordering::Relaxed);
+    let requested = m.preempt_req.swap(0, Ordering::Acquire) != 0 || SCHED.stw_active.load(Ordering::Relaxed);
     // SAFETY: Gs are never freed.
-    if SCHED.gcwaiting.load(Ordering::Relaxed)
+    if SCHED.stw_active.load(Ordering::Relaxed)
         && unsafe { m.curg.load(Ordering::Relaxed).as_ref() }.is_some_and(crate::world::is_stopper)
     {
         return; // the goroutine that stopped the world runs on alone
@@ -279,7 +279,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // Resumed because the world started. If another stop began meanwhile
     // (a stopper that stops again at once), stop again right here: going
     // back to user code would cost that stopper a signal and a wait.
-    while SCHED.gcwaiting.load(Ordering::Relaxed) && !crate::world::is_stopper(gr) {
+    while SCHED.stw_active.load(Ordering::Relaxed) && !crate::world::is_stopper(gr) {
         stop_preempted(m, m.p());
     }
     st.refusals = 0;

@@ -325,7 +325,7 @@ impl M {
     /// Makes this parked M, about to be handed a P by the calling thread
     /// (which is about to block), run on the caller's CPU: that CPU is about
     /// to go idle, while the kernel would often wake the M on a busy one and
-    /// leave it waiting for a tick (DESIGN.md, "Placement"). The M puts its
+    /// leave it waiting for a tick (docs/design.md, "CPU steering"). The M puts its
     /// own affinity back when it wakes (`unsteer`). Async-signal-safe: raw
     /// system calls only.
     pub fn steer_here(&self) {

@@ -185,8 +185,9 @@ pub struct Sched {
     /// Lengths of the global and wake queues, readable without the lock.
     pub runq_len: AtomicU32,
     pub wakeq_len: AtomicU32,
-    /// A stop-the-world is in progress: every P must stop.
-    pub gcwaiting: AtomicBool,
+    /// A stop-the-world is in force, from the stopper's request until it
+    /// starts the world again: every P but the stopper's must stop.
+    pub stw_active: AtomicBool,
     /// Ps a stop-the-world still waits for. Written under the lock; the
     /// stopper polls it.
     pub stopwait: AtomicU32,
@@ -238,7 +239,7 @@ pub static SCHED: Sched = Sched {
     nmspinning: AtomicU32::new(0),
     runq_len: AtomicU32::new(0),
     wakeq_len: AtomicU32::new(0),
-    gcwaiting: AtomicBool::new(false),
+    stw_active: AtomicBool::new(false),
     stopwait: AtomicU32::new(0),
     goid_gen: AtomicU64::new(1),
     nspawned_nop: AtomicU64::new(0),
@@ -421,7 +422,7 @@ pub fn enter() -> Option<InRuntime> {
 /// goroutine that stopped the world keeps running through it.
 #[inline]
 fn should_yield(g: &G) -> bool {
-    (g.preempt.load(Ordering::Relaxed) || SCHED.gcwaiting.load(Ordering::Relaxed)) && !crate::world::is_stopper(g)
+    (g.preempt.load(Ordering::Relaxed) || SCHED.stw_active.load(Ordering::Relaxed)) && !crate::world::is_stopper(g)
 }
 
 impl Drop for InRuntime {
@@ -490,7 +491,7 @@ fn regain_p(m: &'static M) {
     m.p.store(ptr::null_mut(), Ordering::Relaxed);
     let g = m.curg.load(Ordering::Relaxed);
     let mut lk = lock();
-    if !SCHED.gcwaiting.load(Ordering::Relaxed)
+    if !SCHED.stw_active.load(Ordering::Relaxed)
         && let Some(p) = pidleget(&mut lk)
     {
         drop(lk);
@@ -613,7 +614,7 @@ fn stopm(m: &'static M) {
 /// Runs `p` (an idle P, or the next idle one) on an idle or new M.
 pub fn startm(p: Option<&'static P>, spinning: bool) {
     let mut lk = lock();
-    if SCHED.gcwaiting.load(Ordering::Relaxed) {
+    if SCHED.stw_active.load(Ordering::Relaxed) {
         // A stop-the-world wants every P: this one stops instead.
         if let Some(p) = p {
             stop_p(&mut lk, p);
@@ -662,13 +663,13 @@ pub fn startm(p: Option<&'static P>, spinning: bool) {
 /// there is work, stop it for a stop-the-world, or make it idle.
 pub fn handoffp(p: &'static P) {
     if (!p.runq.is_empty() || SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0)
-        && !SCHED.gcwaiting.load(Ordering::Relaxed)
+        && !SCHED.stw_active.load(Ordering::Relaxed)
     {
         startm(Some(p), false);
         return;
     }
     let mut lk = lock();
-    if SCHED.gcwaiting.load(Ordering::Relaxed) {
+    if SCHED.stw_active.load(Ordering::Relaxed) {
         stop_p(&mut lk, p);
         return;
     }
@@ -684,7 +685,7 @@ pub fn handoffp(p: &'static P) {
     }
 }
 
-/// Hands `p` to the stop-the-world in progress (`gcwaiting`, checked
+/// Hands `p` to the stop-the-world in progress (`stw_active`, checked
 /// under the same lock by the caller). The stopper's own P is not waited
 /// for, so it does not count.
 pub fn stop_p(_held: &mut SchedGuard, p: &'static P) {
@@ -912,7 +913,7 @@ fn switch_out(m: &'static M) {
 #[inline]
 fn fast_next(m: &M, p: &P) -> Option<(*mut G, bool)> {
     if !m.lockedg.load(Ordering::Relaxed).is_null()
-        || SCHED.gcwaiting.load(Ordering::Relaxed)
+        || SCHED.stw_active.load(Ordering::Relaxed)
         || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
         || p.schedtick.load(Ordering::Relaxed).is_multiple_of(GLOBAL_CHECK_EVERY)
     {
@@ -1022,7 +1023,7 @@ fn next_g(m: &'static M) -> *mut G {
 fn find_runnable(m: &'static M) -> *mut G {
     'top: loop {
         let p = m.p().unwrap();
-        if SCHED.gcwaiting.load(Ordering::Acquire) {
+        if SCHED.stw_active.load(Ordering::Acquire) {
             stop_for_world(m);
             continue;
         }
@@ -1052,7 +1053,7 @@ fn find_runnable(m: &'static M) -> *mut G {
 
         // Nothing to do: give the P back.
         let mut lk = lock();
-        if SCHED.gcwaiting.load(Ordering::Relaxed) {
+        if SCHED.stw_active.load(Ordering::Relaxed) {
             drop(lk);
             continue;
         }
@@ -1073,7 +1074,7 @@ fn find_runnable(m: &'static M) -> *mut G {
             SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
             let mut lk = lock();
             if (lk.st().runq.len > 0 || lk.st().wakeq.len > 0)
-                && !SCHED.gcwaiting.load(Ordering::Relaxed)
+                && !SCHED.stw_active.load(Ordering::Relaxed)
                 && let Some(p) = pidleget(&mut lk)
             {
                 let g = wakeq_get(&mut lk).or_else(|| globrunq_get(&mut lk, p, true)).unwrap();
@@ -1172,13 +1173,13 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
         }
         seen_next = candidate;
         if SCHED.runq_len.load(Ordering::Relaxed) + SCHED.wakeq_len.load(Ordering::Relaxed) > 0
-            || SCHED.gcwaiting.load(Ordering::Relaxed)
+            || SCHED.stw_active.load(Ordering::Relaxed)
             || clock::now() > until
         {
             return None; // the caller looks at the global queues (or stops)
         }
         let pause_until = clock::now() + SPIN_ROUND_NS;
-        while clock::now() < pause_until && !SCHED.gcwaiting.load(Ordering::Relaxed) {
+        while clock::now() < pause_until && !SCHED.stw_active.load(Ordering::Relaxed) {
             core::hint::spin_loop();
         }
     }
@@ -1196,7 +1197,7 @@ fn run_timers(p: &P) {
 /// world starts again and gives us one.
 fn stop_for_world(m: &'static M) {
     let mut lk = lock();
-    if !SCHED.gcwaiting.load(Ordering::Relaxed) {
+    if !SCHED.stw_active.load(Ordering::Relaxed) {
         return; // the world started again meanwhile
     }
     if m.spinning.swap(false, Ordering::Relaxed) {
@@ -1371,7 +1372,7 @@ pub fn yield_now() {
         return;
     };
     let m = m::current().unwrap();
-    if !others_waiting(m.p().unwrap()) || SCHED.gcwaiting.load(Ordering::Relaxed) {
+    if !others_waiting(m.p().unwrap()) || SCHED.stw_active.load(Ordering::Relaxed) {
         return; // nobody to yield to (in a stopped world, nobody may run)
     }
     switch_away(m, Tail::Requeue(m.curg.load(Ordering::Relaxed)));
@@ -1500,7 +1501,7 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
     let mut lk = lock();
     let to = match p {
         None => {
-            let idle = if SCHED.gcwaiting.load(Ordering::Relaxed) { None } else { pidleget(&mut lk) };
+            let idle = if SCHED.stw_active.load(Ordering::Relaxed) { None } else { pidleget(&mut lk) };
             match idle.map(|p| (midleget(&mut lk), p)) {
                 Some((Some(spare), p)) => HandTo::Nobody(Some((spare, p))),
                 Some((None, p)) => {
@@ -1510,7 +1511,7 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
                 None => HandTo::Nobody(None),
             }
         }
-        Some(p) if SCHED.gcwaiting.load(Ordering::Relaxed) => HandTo::Stopper(p),
+        Some(p) if SCHED.stw_active.load(Ordering::Relaxed) => HandTo::Stopper(p),
         Some(p) => {
             let st = lk.st();
             let local_first = st.wakeq.len > 0 || !p.runq.is_empty();

@@ -117,7 +117,7 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         // again after BUSY_MAX_DELAY rather than being woken by the start: a
         // wake-up per start would put this high-priority thread on the CPU
         // of a stopper that stops again at once.
-        let stopped = SCHED.gcwaiting.load(Ordering::Relaxed);
+        let stopped = SCHED.stw_active.load(Ordering::Relaxed);
         let all_idle = SCHED.npidle.load(Ordering::Relaxed) == nprocs();
         let wake_at = if stopped {
             now + BUSY_MAX_DELAY
@@ -138,7 +138,7 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
             super::chores::want_schedtrace(now - start);
             next_schedtrace = now + cfg.schedtrace_ms as i64 * 1_000_000;
         }
-        if SCHED.gcwaiting.load(Ordering::Relaxed) {
+        if SCHED.stw_active.load(Ordering::Relaxed) {
             continue;
         }
         fire_timers(now);
@@ -271,7 +271,7 @@ fn watch(now: i64, prev: i64) -> (bool, bool, i64) {
         if ran >= RETAKE_AFTER
             && (w.cpu < 0 || now - w.cpu_at >= CPU_SAMPLE_EVERY)
             && (others_waiting(p) || p.timers.next_when() <= now)
-            && !SCHED.gcwaiting.load(Ordering::Relaxed)
+            && !SCHED.stw_active.load(Ordering::Relaxed)
         {
             let cpu = clock::cpu_time(m.cpu_clock.load(Ordering::Relaxed));
             // Mostly blocked since the last look: less than half the wall

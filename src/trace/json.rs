@@ -421,7 +421,7 @@ pub fn finish() {
     // The world may still be stopped at exit (a `world stopped` slice is
     // otherwise recorded by `stw_end`).
     let stopped = WORLD_STOPPED_AT.load(Ordering::Relaxed);
-    if stopped != 0 && crate::sched::SCHED.gcwaiting.load(Ordering::Relaxed) {
+    if stopped != 0 && crate::sched::SCHED.stw_active.load(Ordering::Relaxed) {
         let mut rec = Rec::new(K_WORLD, S_STOPPED, WORLD_TID, stopped);
         rec.dur = now - stopped;
         emit(&mut out, &rec);
