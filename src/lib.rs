@@ -35,3 +35,39 @@ pub(crate) fn fatal(msg: &str) -> ! {
     }
     std::process::abort()
 }
+
+/// A cheap per-thread xorshift (steal order, select's choice among ready
+/// cases); on a worker its state lives in the M, elsewhere in a
+/// thread-local.
+#[inline]
+pub fn fastrand() -> u32 {
+    fn step(state: u32) -> u32 {
+        let mut x = if state == 0 { (clock::now() as u32) | 1 } else { state };
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    }
+    #[cold]
+    fn on_thread() -> u32 {
+        thread_local! {
+            static STATE: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+        }
+        STATE.with(|s| {
+            let x = step(s.get());
+            s.set(x);
+            x
+        })
+    }
+    let Some(m) = sched::m::current() else { return on_thread() };
+    let x = step(m.rand.get());
+    m.rand.set(x);
+    x
+}
+
+/// A uniform-enough random number in `0..n` (Lemire's multiply-shift: no
+/// division on the select path).
+#[inline]
+pub fn fastrand_n(n: u32) -> u32 {
+    ((fastrand() as u64 * n as u64) >> 32) as u32
+}

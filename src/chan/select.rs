@@ -58,7 +58,7 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
             1 => last,
             // Nothing changed since the count: the k-th ready case exists.
             _ => {
-                let k = sched::fastrand_n(nready) as usize;
+                let k = crate::fastrand_n(nready) as usize;
                 cases.iter().enumerate().filter(|(_, c)| looks_ready(c)).nth(k).map_or(last, |(i, _)| i)
             }
         };

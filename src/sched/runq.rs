@@ -5,11 +5,22 @@
 //!
 //! `head` is advanced by consumers with CAS; `tail` only by the owner. The
 //! ring size is a power of two and indices wrap freely (u32 arithmetic).
+//!
+//! Beside the rings, two FIFOs behind the scheduler lock: the global queue
+//! (goroutines spawned by plain threads, preempted ones, a full ring's
+//! overflow) and the wake queue. A goroutine readied from a running
+//! goroutine goes to its P's `next` slot, so a channel hand-off runs next on
+//! the same P without a lock; one readied from outside any P (a timer run by
+//! sysmon, a plain thread's channel send) goes to the wake queue, which
+//! every scheduling decision checks first and which sysmon watches to
+//! trigger wake-up preemption.
 
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use super::g::G;
+use super::p::P;
+use super::{SCHED, SchedGuard, allp, lock, nprocs};
 
 pub const RUNQ_SIZE: usize = 256;
 
@@ -219,4 +230,152 @@ impl RunQueue {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The global and wake queues.
+
+/// A FIFO of Gs linked through `schedlink`.
+pub struct GQueue {
+    head: *mut G,
+    tail: *mut G,
+    pub len: u32,
+}
+
+impl GQueue {
+    pub const fn new() -> GQueue {
+        GQueue { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
+    }
+
+    pub fn push(&mut self, g: *mut G) {
+        // SAFETY: g is a live G owned by the caller.
+        unsafe { (*g).schedlink.store(ptr::null_mut(), Ordering::Relaxed) };
+        self.push_list(g, g, 1);
+    }
+
+    /// Appends a linked list `head..=tail` of `n` Gs.
+    pub fn push_list(&mut self, head: *mut G, tail: *mut G, n: u32) {
+        if self.tail.is_null() {
+            self.head = head;
+        } else {
+            // SAFETY: our tail is a live queued G.
+            unsafe { (*self.tail).schedlink.store(head, Ordering::Relaxed) };
+        }
+        self.tail = tail;
+        self.len += n;
+    }
+
+    pub fn pop(&mut self) -> Option<*mut G> {
+        if self.head.is_null() {
+            return None;
+        }
+        let g = self.head;
+        // SAFETY: queued Gs are live.
+        self.head = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
+        if self.head.is_null() {
+            self.tail = ptr::null_mut();
+        }
+        self.len -= 1;
+        Some(g)
+    }
+
+    /// Removes and returns the first G for which `f` holds.
+    pub fn take_first(&mut self, f: impl Fn(&G) -> bool) -> Option<*mut G> {
+        let mut prev: *mut G = ptr::null_mut();
+        let mut cur = self.head;
+        // SAFETY: queued Gs are live; the caller holds the queue's lock.
+        unsafe {
+            while !cur.is_null() {
+                let next = (*cur).schedlink.load(Ordering::Relaxed);
+                if f(&*cur) {
+                    if prev.is_null() {
+                        self.head = next;
+                    } else {
+                        (*prev).schedlink.store(next, Ordering::Relaxed);
+                    }
+                    if self.tail == cur {
+                        self.tail = prev;
+                    }
+                    self.len -= 1;
+                    return Some(cur);
+                }
+                prev = cur;
+                cur = next;
+            }
+        }
+        None
+    }
+
+    /// The head, without removing it (trace walks the queue from here).
+    pub fn peek(&self) -> Option<*mut G> {
+        (!self.head.is_null()).then_some(self.head)
+    }
+}
+
+#[inline]
+pub fn globrunq_put(lk: &mut SchedGuard, g: *mut G) {
+    lk.st().runq.push(g);
+    SCHED.runq_len.fetch_add(1, Ordering::Relaxed);
+}
+
+#[inline]
+pub(super) fn wakeq_put(lk: &mut SchedGuard, g: *mut G) {
+    lk.st().wakeq.push(g);
+    SCHED.wakeq_len.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Pops the global queue's head. With `batch` (the local queue is empty),
+/// also moves a fair share of the rest into `p`'s local queue.
+#[inline]
+pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<*mut G> {
+    let st = lk.st();
+    let g = st.runq.pop()?;
+    let mut moved = 1;
+    if batch {
+        let share = (st.runq.len / nprocs() + 1).min(RUNQ_SIZE as u32 / 2);
+        for _ in 0..share {
+            let Some(x) = st.runq.pop() else { break };
+            // Cannot overflow: the local queue was empty.
+            let _ = p.runq.put(x, false);
+            moved += 1;
+        }
+    }
+    SCHED.runq_len.fetch_sub(moved, Ordering::Relaxed);
+    Some(g)
+}
+
+#[inline]
+pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<*mut G> {
+    let g = lk.st().wakeq.pop()?;
+    SCHED.wakeq_len.fetch_sub(1, Ordering::Relaxed);
+    Some(g)
+}
+
+/// Queues `g` on `p`, spilling to the global queue when the ring is full.
+#[inline]
+pub(super) fn runq_put(p: &P, g: *mut G, next: bool) {
+    if let Some(batch) = p.runq.put(g, next) {
+        let mut lk = lock();
+        lk.st().runq.push_list(batch.head, batch.tail, batch.n);
+        SCHED.runq_len.fetch_add(batch.n, Ordering::Relaxed);
+    }
+}
+
+/// Whether anything besides the running goroutines wants a P (used by the
+/// preemption handler to skip pointless preemptions).
+#[inline]
+pub fn others_waiting(p: &P) -> bool {
+    !p.runq.is_empty() || global_work() || others_queued(p)
+}
+
+#[inline]
+pub fn global_work() -> bool {
+    SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
+}
+
+/// Whether a P other than `p` has goroutines queued locally (which an M
+/// given `p` would steal). Racy, O(Ps); async-signal-safe.
+#[inline]
+pub(super) fn others_queued(p: &P) -> bool {
+    (0..nprocs()).any(|id| id != p.id && !allp(id).runq.is_empty())
 }

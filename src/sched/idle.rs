@@ -1,0 +1,263 @@
+//! Idle Ps and Ms. An M with nothing to do gives its P back to the idle
+//! list and parks on its note; an idle P goes back to work when someone
+//! hands it, with `hand_p`, to a parked M (`startm`: a spare from the idle
+//! list, or a new thread made by the chores thread) and wakes it. A P
+//! released by an M that will not run goroutines for a while (a blocking C
+//! call, a retake by sysmon) is kept busy if there is work, stopped for a
+//! stop-the-world, or made idle (`handoffp`).
+//!
+//! Spinning. An M that finds no work may "spin": look for goroutines to
+//! steal for a while before it parks (`schedule::steal_work`). At most
+//! half the busy Ps' worth of Ms spin at once; readying a goroutine starts
+//! a spinner only if a P is idle and nobody spins yet (`wakep`); the last
+//! spinner to find work starts another; and the last one to give up
+//! re-checks every queue before it parks, so work is never stranded while
+//! a P is idle (Go's "delicate dance").
+
+use core::ptr;
+use core::sync::atomic::Ordering;
+
+use super::bound::pop_any_bound;
+use super::m::M;
+use super::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
+use super::schedule::m_loop;
+use super::{SCHED, SchedGuard, cfg, chores, lock, sysmon};
+use crate::{arch, preempt};
+
+#[inline]
+pub fn acquirep(m: &'static M, p: &'static P) {
+    m.p.store(p as *const P as *mut P, Ordering::Relaxed);
+    p.m.store(m as *const M as *mut M, Ordering::Relaxed);
+    p.status.store(P_RUNNING, Ordering::Relaxed);
+}
+
+#[inline]
+pub fn releasep(m: &M) -> &'static P {
+    let p = m.p().expect("releasep without a P");
+    m.p.store(ptr::null_mut(), Ordering::Relaxed);
+    p.m.store(ptr::null_mut(), Ordering::Relaxed);
+    p
+}
+
+#[inline]
+pub fn pidleput(lk: &mut SchedGuard, p: &'static P) {
+    p.status.store(P_IDLE, Ordering::Relaxed);
+    p.link.store(lk.st().pidle, Ordering::Relaxed);
+    lk.st().pidle = p as *const P as *mut P;
+    SCHED.npidle.fetch_add(1, Ordering::SeqCst);
+}
+
+#[inline]
+pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
+    let p = lk.st().pidle;
+    // SAFETY: Ps are never freed.
+    let p = unsafe { p.as_ref()? };
+    lk.st().pidle = p.link.load(Ordering::Relaxed);
+    SCHED.npidle.fetch_sub(1, Ordering::SeqCst);
+    Some(p)
+}
+
+/// Takes a parked M off the idle list (a "spare"), if there is one.
+#[inline]
+pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
+    let m = lk.st().midle;
+    // SAFETY: Ms are never freed.
+    let m = unsafe { m.as_ref()? };
+    lk.st().midle = m.schedlink.load(Ordering::Relaxed);
+    SCHED.nmidle.fetch_sub(1, Ordering::Relaxed);
+    Some(m)
+}
+
+/// Parks the current M until a P is handed to it, then takes it.
+pub fn park_m(m: &'static M) {
+    loop {
+        m.park.sleep();
+        m.unsteer();
+        // Acquire (via the note): the hand-over's writes are visible.
+        let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: whoever woke us handed us a live P.
+        if let Some(p) = unsafe { p.as_ref() } {
+            acquirep(m, p);
+            return;
+        }
+        // A stop-the-world took the P back before we woke (`take_handed`);
+        // it hands it to us again when the world starts.
+    }
+}
+
+/// Gives `p` to the parked (or about to park) M `m` and wakes it.
+pub fn hand_p(m: &M, p: &P) {
+    p.handed_to.store(m as *const M as *mut M, Ordering::Relaxed);
+    m.nextp.store(p as *const P as *mut P, Ordering::Release);
+    m.park.wakeup();
+}
+
+/// Takes `p` back from the M it was handed to (still in `handed_to`) if
+/// that M has not picked it up yet; the M then waits for `p` to be handed
+/// to it again. For a stop-the-world, which would otherwise wait for the M
+/// to wake up (tens of microseconds) only to have it stop at once.
+pub fn take_handed(p: &'static P) -> bool {
+    // SAFETY: Ms are never freed.
+    let Some(m) = (unsafe { p.handed_to.load(Ordering::Relaxed).as_ref() }) else { return false };
+    let pp = p as *const P as *mut P;
+    m.nextp.compare_exchange(pp, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
+}
+
+/// Puts the current M on the idle list and parks it until it is handed a P.
+pub(super) fn stopm(m: &'static M) {
+    {
+        let mut lk = lock();
+        m.schedlink.store(lk.st().midle, Ordering::Relaxed);
+        lk.st().midle = m as *const M as *mut M;
+        SCHED.nmidle.fetch_add(1, Ordering::Relaxed);
+    }
+    park_m(m);
+}
+
+/// Runs `p` (an idle P, or the next idle one) on an idle or new M.
+pub fn startm(p: Option<&'static P>, spinning: bool) {
+    let mut lk = lock();
+    if SCHED.stw_active.load(Ordering::Relaxed) {
+        // A stop-the-world wants every P: this one stops instead.
+        if let Some(p) = p {
+            stop_p(&mut lk, p);
+        }
+        drop(lk);
+        if spinning {
+            SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    }
+    let Some(p) = p.or_else(|| pidleget(&mut lk)) else {
+        drop(lk);
+        if spinning {
+            SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    };
+    let m = midleget(&mut lk);
+    if m.is_none()
+        && !spinning
+        && let Some(bm) = pop_any_bound(&mut lk)
+    {
+        // No idle M, but the goroutine first in line is waiting on its own
+        // thread: that thread can take the P without anyone making a new
+        // one (which might have to wait for malloc's lock, see chores.rs).
+        drop(lk);
+        sysmon::poke();
+        hand_p(bm, p);
+        return;
+    }
+    drop(lk);
+    sysmon::poke();
+    match m {
+        Some(m) => {
+            m.spinning.store(spinning, Ordering::Relaxed);
+            hand_p(m, p);
+        }
+        // Creating a thread may block on malloc's lock: not here, where the
+        // caller may hold a P (see chores.rs).
+        None => chores::start_m(p, spinning),
+    }
+}
+
+/// A P was released by an M that will not run goroutines for a while
+/// (blocking C call, retaken by sysmon, locked M waiting): keep it busy if
+/// there is work, stop it for a stop-the-world, or make it idle.
+pub fn handoffp(p: &'static P) {
+    if (!p.runq.is_empty() || SCHED.runq_len.load(Ordering::Relaxed) > 0 || SCHED.wakeq_len.load(Ordering::Relaxed) > 0)
+        && !SCHED.stw_active.load(Ordering::Relaxed)
+    {
+        startm(Some(p), false);
+        return;
+    }
+    let mut lk = lock();
+    if SCHED.stw_active.load(Ordering::Relaxed) {
+        stop_p(&mut lk, p);
+        return;
+    }
+    if lk.st().runq.len > 0 || lk.st().wakeq.len > 0 {
+        drop(lk);
+        startm(Some(p), false);
+        return;
+    }
+    pidleput(&mut lk, p);
+    drop(lk);
+    if p.timers.next_when() != i64::MAX {
+        sysmon::wake();
+    }
+}
+
+/// Hands `p` to the stop-the-world in progress (`stw_active`, checked
+/// under the same lock by the caller). The stopper's own P is not waited
+/// for, so it does not count.
+pub fn stop_p(_held: &mut SchedGuard, p: &'static P) {
+    p.status.store(P_STOPPED, Ordering::Relaxed);
+    if crate::world::is_stopper_p(p) {
+        return;
+    }
+    SCHED.stopwait.fetch_sub(1, Ordering::Release);
+}
+
+/// Starts an M spinning for work if a P is idle and nobody spins yet.
+#[inline]
+pub fn wakep() {
+    if SCHED.npidle.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    if SCHED.nmspinning.load(Ordering::Relaxed) != 0
+        || SCHED.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::Relaxed).is_err()
+    {
+        return;
+    }
+    startm(None, true);
+}
+
+pub(super) fn reset_spinning(m: &M) {
+    m.spinning.store(false, Ordering::Relaxed);
+    // The last spinner to find work starts another, which keeps looking.
+    if SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+        wakep();
+    }
+}
+
+/// Creates an M (OS thread). With `p`, it starts running `p`; without, it
+/// parks as a spare. Returns false at the thread cap or when the system
+/// refuses a thread. Only the chores thread calls this.
+pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
+    let n = SCHED.nthreads.fetch_add(1, Ordering::Relaxed);
+    if n >= cfg().max_threads {
+        SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    let m: &'static M = Box::leak(Box::new(M::new(n)));
+    m.spinning.store(spinning, Ordering::Relaxed);
+    m.nextp.store(p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    if !preempt::spawn_thread(m_thread_main, m as *const M as *mut libc::c_void) {
+        SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    // Publish only once the thread exists: sysmon walks allm.
+    let mut head = SCHED.allm.load(Ordering::Relaxed);
+    loop {
+        m.alllink.store(head, Ordering::Relaxed);
+        match SCHED.allm.compare_exchange_weak(head, m as *const M as *mut M, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(h) => head = h,
+        }
+    }
+}
+
+extern "C" fn m_thread_main(arg: *mut libc::c_void) -> *mut libc::c_void {
+    // SAFETY: newm passes a leaked M.
+    let m: &'static M = unsafe { &*(arg as *const M) };
+    arch::tls_set(m as *const M as usize);
+    preempt::thread_init(m);
+    let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
+    // SAFETY: a P handed over by newm's caller, or none for a spare.
+    match unsafe { p.as_ref() } {
+        Some(p) => acquirep(m, p),
+        None => stopm(m),
+    }
+    m_loop(m)
+}
