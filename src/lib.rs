@@ -6,21 +6,24 @@
 //! goroutine in a call-free loop is stopped without disturbing libc), then
 //! `chan`. docs/design.md explains the whole.
 //!
-//! Unsafe code lives in small modules (`arch`, `stack`, `sync::futex`,
-//! `preempt::signal`, the scheduler's switch paths), each block with a
+//! Unsafe code lives in small modules (`arch`, `stack`, `futex`,
+//! `signal`, `preempt::sigurg`, the scheduler's switch paths), each block with a
 //! `// SAFETY:` line.
 
 #![allow(non_camel_case_types)]
 
 mod arch;
+mod cell;
 mod chan;
 mod clock;
 mod config;
 pub mod ffi;
 mod fmtbuf;
+mod futex;
 mod mapvec;
 mod preempt;
 mod sched;
+mod signal;
 mod stack;
 mod sync;
 mod trace;

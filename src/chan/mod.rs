@@ -39,11 +39,11 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::Layout;
 
 use self::wait::{Sudog, TIMED_OUT, Wait, WaitQ};
+use crate::cell::OwnedCell;
 use crate::clock;
-use crate::sched::cell::OwnedCell;
+use crate::futex::RtLock;
 use crate::sched::g::WaitReason;
 use crate::sched::{self, m, sysmon};
-use crate::sync::lock::RtLock;
 
 const MAGIC: u32 = 0x6368_616e; // "chan"
 const DEAD: u32 = 0xdead_c4a2;

@@ -13,7 +13,7 @@
 //!    they never interrupt a blocking system call: no EINTR by construction.
 //!    On-demand requests (stop the world, wake-up preemption) set a flag and
 //!    signal the thread only if /proc says it is running.
-//! 2. The handler (`signal.rs`) checks the rules below. When it accepts, it
+//! 2. The handler (`sigurg.rs`) checks the rules below. When it accepts, it
 //!    queues the goroutine *bound to this thread*, hands the thread's P to
 //!    another M, and waits on a futex inside the handler. The goroutine's
 //!    registers, vector state, red zone, errno and TLS stay exactly where the
@@ -39,7 +39,7 @@
 //! (`GORTDEBUG=maxthreads`); at the cap, or with no spare M to take the P,
 //! preemption is refused and counted.
 
-mod signal;
+mod sigurg;
 mod textmap;
 
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -57,7 +57,6 @@ const RETRY_NS: i64 = 1_000_000;
 const ALTSTACK_SIZE: usize = 64 << 10;
 
 static ASYNC: AtomicBool = AtomicBool::new(false);
-static ON_VALGRIND: AtomicBool = AtomicBool::new(false);
 
 /// Per-M preemption state. Owner: the M's thread and its signal handler.
 pub struct MSignalState {
@@ -82,22 +81,14 @@ pub fn async_enabled() -> bool {
     ASYNC.load(Ordering::Relaxed)
 }
 
-pub fn on_valgrind() -> bool {
-    ON_VALGRIND.load(Ordering::Relaxed)
-}
-
 /// Called once at start, before any M exists.
 pub fn init() {
-    // RUNNING_ON_VALGRIND client request: nonzero under Valgrind.
-    ON_VALGRIND.store(arch::valgrind_request(0, 0x1001, 0, 0, 0) != 0, Ordering::Relaxed);
-    signal::capture_program_mask();
-    signal::install_fault_handler();
     if cfg().async_preempt_off {
         return;
     }
     // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches all objects.
     let tsan = !unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__tsan_init".as_ptr()) }.is_null();
-    if tsan || on_valgrind() {
+    if tsan || arch::on_valgrind() {
         let tool = if tsan { "ThreadSanitizer" } else { "Valgrind" };
         eprintln!(
             "gort: running under {tool}, which cannot follow signal-time switches: asynchronous preemption is off"
@@ -105,7 +96,7 @@ pub fn init() {
         return;
     }
     textmap::refresh();
-    signal::install_preempt_handler();
+    sigurg::install_handler();
     ASYNC.store(true, Ordering::Relaxed);
 }
 
@@ -116,52 +107,17 @@ pub fn refresh_textmap() {
     }
 }
 
-/// Creates a detached runtime thread running `f(arg)`, with every signal
-/// blocked until the thread sets up its own mask.
-pub fn spawn_thread(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, arg: *mut libc::c_void) -> bool {
-    signal::with_all_blocked(|| {
-        // SAFETY: attr is initialised before use and destroyed after.
-        unsafe {
-            let mut attr: libc::pthread_attr_t = core::mem::zeroed();
-            libc::pthread_attr_init(&mut attr);
-            libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
-            libc::pthread_attr_setstacksize(&mut attr, 1 << 20);
-            let mut t: libc::pthread_t = 0;
-            let ok = libc::pthread_create(&mut t, &attr, f, arg) == 0;
-            libc::pthread_attr_destroy(&mut attr);
-            ok
-        }
-    })
-}
-
-/// Per-thread setup of a new M, on that thread: ids for sysmon, the signal
+/// The signal part of a new M's set-up, on its own thread: the signal
 /// stack, the CPU-time timer, and the signal mask.
 pub fn thread_init(m: &'static M) {
-    // SAFETY: plain system calls on the calling thread.
-    unsafe {
-        m.errno_loc.set(libc::__errno_location());
-        let tid = libc::gettid();
-        m.tid.store(tid, Ordering::Relaxed);
-        let mut clock: libc::clockid_t = 0;
-        if libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) == 0 {
-            m.cpu_clock.store(clock, Ordering::Relaxed);
-        }
-        // Formatted into a stack buffer: no malloc on a thread about to hold
-        // a P (see mapvec.rs).
-        let mut path = [0u8; 64];
-        let mut w = crate::fmtbuf::FmtBuf::new(&mut path);
-        let _ = core::fmt::Write::write_fmt(&mut w, format_args!("/proc/self/task/{tid}/stat"));
-        let fd = libc::open(w.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC);
-        m.stat_fd.store(fd, Ordering::Relaxed);
-    }
-    signal::install_altstack(ALTSTACK_SIZE);
+    crate::signal::install_altstack(ALTSTACK_SIZE);
     if async_enabled() {
         // SAFETY: the M's own thread owns its signal state.
         let st = unsafe { m.sig.get_mut() };
-        st.timer = signal::create_cpu_timer(m);
+        st.timer = sigurg::create_cpu_timer(m);
         arm_timer(st, cfg().preempt_ns, cfg().preempt_ns);
     }
-    signal::set_worker_mask();
+    crate::signal::set_worker_mask();
 }
 
 fn arm_timer(st: &MSignalState, first_ns: i64, interval_ns: i64) {
@@ -195,7 +151,7 @@ pub fn request(m: &M) -> bool {
         return true;
     }
     if m.thread_running() {
-        signal::send_request(m);
+        sigurg::send_request(m);
         true
     } else {
         m.preempt_req.store(0, Ordering::Relaxed); // not sent: nothing outstanding
@@ -205,7 +161,7 @@ pub fn request(m: &M) -> bool {
 
 /// Our SIGURG arrived on `m`'s thread (`tick`: from its CPU timer, else an
 /// on-demand request). Runs in the signal handler: no locks except the
-/// scheduler's (see sync::lock), no allocation.
+/// scheduler's (see `futex::lock`), no allocation.
 fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // SAFETY: the handler runs on m's own thread.
     let st = unsafe { m.sig.get_mut() };

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 
 use super::p::P;
 use super::{SCHED, lock, newm, pidleput};
-use crate::sync::note::Note;
+use crate::futex::Note;
 use crate::{preempt, trace};
 
 static NOTE: Note = Note::new();
@@ -26,7 +26,7 @@ static TEXTMAP_WANTED: AtomicBool = AtomicBool::new(false);
 static SCHEDTRACE_AT: AtomicI64 = AtomicI64::new(-1);
 
 pub fn start() {
-    if !preempt::spawn_thread(chores_main, ptr::null_mut()) {
+    if !super::m::spawn_thread(chores_main, ptr::null_mut()) {
         crate::fatal("cannot create the runtime's chores thread");
     }
 }

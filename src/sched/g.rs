@@ -21,11 +21,11 @@ use core::ffi::c_void;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-use super::cell::OwnedCell;
 use super::m::M;
 use super::p::P;
+use crate::cell::OwnedCell;
+use crate::futex::Locked;
 use crate::stack;
-use crate::sync::lock::Locked;
 
 pub type GoFn = unsafe extern "C" fn(*mut c_void);
 
@@ -138,6 +138,12 @@ impl G {
 
     pub fn id(&self) -> u64 {
         self.id.load(Ordering::Relaxed)
+    }
+
+    /// Where the G of the stack slot whose top is `top` lives: at the very
+    /// top, rounded to a cache line (see `stack`).
+    pub fn in_slot(top: usize) -> *mut G {
+        (top - core::mem::size_of::<G>().next_multiple_of(64)) as *mut G
     }
 }
 
@@ -286,9 +292,8 @@ pub fn drain_local(p: &P) {
 /// Maps a new region of stacks for `class` and puts its Gs on `list`.
 fn refill(class: u32, list: &mut GList) -> bool {
     let size = class_size(class);
-    let gsize = core::mem::size_of::<G>().next_multiple_of(64);
     stack::map_region(size, |top| {
-        let g = (top - gsize) as *mut G;
+        let g = G::in_slot(top);
         // SAFETY: the top of a fresh slot: mapped, writable, unused, aligned.
         unsafe {
             g.write(G {

@@ -18,7 +18,7 @@ use core::ptr;
 use core::sync::atomic::Ordering;
 
 use super::bound::pop_any_bound;
-use super::m::M;
+use super::m::{self, M};
 use super::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use super::schedule::m_loop;
 use super::{SCHED, SchedGuard, cfg, chores, lock, sysmon};
@@ -233,7 +233,7 @@ pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
     let m: &'static M = Box::leak(Box::new(M::new(n)));
     m.spinning.store(spinning, Ordering::Relaxed);
     m.nextp.store(p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
-    if !preempt::spawn_thread(m_thread_main, m as *const M as *mut libc::c_void) {
+    if !m::spawn_thread(m_thread_main, m as *const M as *mut libc::c_void) {
         SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
         return false;
     }
@@ -252,6 +252,7 @@ extern "C" fn m_thread_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     // SAFETY: newm passes a leaked M.
     let m: &'static M = unsafe { &*(arg as *const M) };
     arch::tls_set(m as *const M as usize);
+    m.init_thread();
     preempt::thread_init(m);
     let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
     // SAFETY: a P handed over by newm's caller, or none for a spare.

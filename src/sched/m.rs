@@ -5,6 +5,8 @@
 //! Each M has a scheduler context ("g0": the thread's own stack, where
 //! `m_loop` runs), a signal stack, and, with asynchronous preemption on, a
 //! CPU-time timer that sends it SIGURG every time slice of CPU it burns.
+//! Every runtime thread (Ms, sysmon, the chores thread) is created here
+//! (`spawn_thread`).
 //!
 //! `ustate` tells what the M is doing, and is how other threads take a P
 //! away from an M that is stuck outside the runtime:
@@ -34,10 +36,10 @@
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
-use super::cell::OwnedCell;
 use super::g::G;
 use super::p::P;
-use crate::sync::note::Note;
+use crate::cell::OwnedCell;
+use crate::futex::Note;
 
 pub const U_RUNTIME: u32 = 0;
 pub const U_USER: u32 = 1;
@@ -196,6 +198,29 @@ impl M {
     pub fn p(&self) -> Option<&'static P> {
         // SAFETY: Ps are never freed.
         unsafe { self.p.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// Set-up of a new M on its own thread, but for signals (see
+    /// `preempt::thread_init`): what sysmon needs to watch it, and the
+    /// address of its `errno`.
+    pub fn init_thread(&self) {
+        // SAFETY: plain system calls on the calling thread, which owns `errno_loc`.
+        unsafe {
+            self.errno_loc.set(libc::__errno_location());
+            let tid = libc::gettid();
+            self.tid.store(tid, Ordering::Relaxed);
+            let mut clock: libc::clockid_t = 0;
+            if libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) == 0 {
+                self.cpu_clock.store(clock, Ordering::Relaxed);
+            }
+            // Formatted into a stack buffer: no malloc on a thread about to hold
+            // a P (see mapvec.rs).
+            let mut path = [0u8; 64];
+            let mut w = crate::fmtbuf::FmtBuf::new(&mut path);
+            let _ = core::fmt::Write::write_fmt(&mut w, format_args!("/proc/self/task/{tid}/stat"));
+            let fd = libc::open(w.as_cstr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            self.stat_fd.store(fd, Ordering::Relaxed);
+        }
     }
 
     /// Whether the thread is on a CPU right now, from
@@ -366,6 +391,25 @@ impl M {
             }
         }
     }
+}
+
+/// Creates a detached runtime thread (an M, sysmon, the chores thread)
+/// running `f(arg)`, with every signal blocked until the thread sets up its
+/// own mask.
+pub fn spawn_thread(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, arg: *mut libc::c_void) -> bool {
+    crate::signal::with_all_blocked(|| {
+        // SAFETY: attr is initialised before use and destroyed after.
+        unsafe {
+            let mut attr: libc::pthread_attr_t = core::mem::zeroed();
+            libc::pthread_attr_init(&mut attr);
+            libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+            libc::pthread_attr_setstacksize(&mut attr, 1 << 20);
+            let mut t: libc::pthread_t = 0;
+            let ok = libc::pthread_create(&mut t, &attr, f, arg) == 0;
+            libc::pthread_attr_destroy(&mut attr);
+            ok
+        }
+    })
 }
 
 /// Returns the M running on this thread, if it is one of ours.

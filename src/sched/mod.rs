@@ -32,11 +32,10 @@
 //! - Runtime code running on a goroutine never keeps `&M` across a switch:
 //!   the goroutine may resume on another thread. Re-read `m::current()`.
 //! - The scheduler lock is held only for short, non-blocking sections; it
-//!   may be taken in the preemption handler (see `sync::lock`).
+//!   may be taken in the preemption handler (see `futex::lock`).
 //! - Ps, Ms and Gs are never freed, so raw pointers to them never dangle.
 
 mod bound;
-pub mod cell;
 pub mod chores;
 mod enter;
 pub mod g;
@@ -56,7 +55,6 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Once, OnceLock};
 
 pub use self::bound::stop_preempted;
-use self::cell::OwnedCell;
 pub use self::enter::enter;
 pub use self::goroutine::{
     blocking_begin, blocking_end, current_g, goroutine_main, lock_os_thread, nopreempt_begin, nopreempt_end,
@@ -68,8 +66,9 @@ pub use self::idle::{
 use self::m::M;
 use self::p::{P, P_STOPPED};
 pub use self::runq::{GQueue, global_work, globrunq_put, others_waiting};
+use crate::cell::OwnedCell;
 use crate::config::{Config, MAX_PROCS};
-use crate::sync::lock::RtLock;
+use crate::futex::RtLock;
 use crate::{preempt, trace};
 
 /// State behind the scheduler lock.
@@ -223,6 +222,8 @@ pub fn ensure_started() {
 fn start() {
     let cfg = CONFIG.get_or_init(Config::from_env);
     m::init_membarrier();
+    crate::signal::capture_program_mask();
+    crate::stack::overflow::install_handler();
     preempt::init();
     alloc_ps(cfg.maxprocs);
     SCHED.nprocs.store(cfg.maxprocs, Ordering::Release);

@@ -5,11 +5,11 @@
 
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-use super::cell::OwnedCell;
 use super::g::GList;
 use super::m::M;
 use super::runq::RunQueue;
 use super::timer::TimerHeap;
+use crate::cell::OwnedCell;
 
 /// On the idle list, held by no M.
 pub const P_IDLE: u32 = 0;

@@ -13,7 +13,7 @@ use super::g::{G, WaitReason};
 use super::timer::Timer;
 use super::{m, park, ready};
 use crate::clock;
-use crate::sync::futex;
+use crate::futex;
 
 pub struct Parker {
     /// The goroutine, or null for a plain thread.

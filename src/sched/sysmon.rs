@@ -39,7 +39,7 @@ use core::sync::atomic::{AtomicI64, Ordering};
 use super::m::user_state;
 use super::p::{P_RUNNING, Watch};
 use super::{SCHED, Stats, allp, cfg, handoffp, nprocs, others_waiting};
-use crate::sync::note::Note;
+use crate::futex::Note;
 use crate::{clock, preempt, trace};
 
 /// A P held this long without a switch may be retaken if blocked.
@@ -63,7 +63,7 @@ static NOTE: Note = Note::new();
 static WAKE_AT: AtomicI64 = AtomicI64::new(0);
 
 pub fn start() {
-    if !preempt::spawn_thread(sysmon_main, core::ptr::null_mut()) {
+    if !super::m::spawn_thread(sysmon_main, core::ptr::null_mut()) {
         eprintln!("gort: cannot create the sysmon thread; preemption and timers of busy Ps will not work");
     }
 }

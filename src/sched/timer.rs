@@ -15,9 +15,9 @@
 use core::ptr;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
-use super::cell::OwnedCell;
+use crate::cell::OwnedCell;
+use crate::futex::RtLock;
 use crate::mapvec::MapVec;
-use crate::sync::lock::RtLock;
 
 const T_IDLE: u32 = 0;
 const T_QUEUED: u32 = 1;

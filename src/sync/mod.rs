@@ -1,17 +1,19 @@
-//! Synchronisation, from the bottom up.
+//! Synchronisation above the scheduler: the primitives of the C API, which
+//! park a waiting goroutine (its M runs others meanwhile) and block a
+//! waiting plain thread, so that goroutines and threads may share them.
 //!
-//! - `futex`, `lock` and `note` are the runtime's own primitives. They block
-//!   the OS thread and are used only inside the runtime (run queues, channel
-//!   state, idle lists), never held across a goroutine switch except where a
-//!   park hands the unlock to the next context.
-//! - `sema` is Go's semaphore keyed by address: a parking lot of waiters that
-//!   may be goroutines (parked, their worker freed) or plain threads.
-//! - `mutex` and `waitgroup` are the public `gort_mutex`/`gort_waitgroup`,
-//!   built on `sema` so that their zero value is ready to use.
+//! - `sema`: Go's runtime semaphore, a parking lot of waiters keyed by the
+//!   address of a counter in user memory. Every primitive here is built on
+//!   it, which is what lets each be a plain struct whose zero value is
+//!   ready to use, with nothing to free.
+//! - One file per primitive: `mutex` (`gort_mutex`), `waitgroup`
+//!   (`gort_waitgroup`). Each enters the runtime (`sched::enter`) before it
+//!   may park, keeps its fast path free of it, and is exported in
+//!   `ffi/sync.rs`.
+//!
+//! The runtime's own locks, which block the OS thread and never park a
+//! goroutine, are below the scheduler, in `futex`.
 
-pub mod futex;
-pub mod lock;
 pub mod mutex;
-pub mod note;
 pub mod sema;
 pub mod waitgroup;

@@ -15,8 +15,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-use super::lock::RtLock;
-use crate::sched::cell::OwnedCell;
+use crate::cell::OwnedCell;
+use crate::futex::RtLock;
 use crate::sched::g::WaitReason;
 use crate::sched::park::Parker;
 

@@ -4,7 +4,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::futex;
+use crate::futex;
 
 const CLEAR: u32 = 0;
 const SIGNALLED: u32 = 1;

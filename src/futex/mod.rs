@@ -1,5 +1,24 @@
-//! Thin wrappers over the Linux futex system call (private futexes only).
-//! Async-signal-safe: the preemption handler parks its thread with them.
+//! Synchronisation below the scheduler: everything here blocks the OS
+//! thread, on a futex, and knows nothing of goroutines.
+//!
+//! - `wait` and `wake` (this file): thin wrappers over the Linux futex
+//!   system call (private futexes only).
+//! - `lock`: the runtime's internal lock, `RtLock`, and `Locked<T>`, data
+//!   guarded by one: how run queues' global half, idle lists, channel
+//!   state, timer heaps and semaphore buckets are protected.
+//! - `note`: one-shot wake-ups for OS threads; an M parks on its note.
+//!
+//! The scheduler is built on these; the synchronisation the C API offers
+//! (`gort_mutex`, `gort_waitgroup`), which parks goroutines, sits above the
+//! scheduler in `sync`. Everything here is async-signal-safe: the
+//! preemption handler parks its thread on a note and may take runtime
+//! locks.
+
+mod lock;
+mod note;
+
+pub use self::lock::{Locked, RtLock};
+pub use self::note::Note;
 
 use core::sync::atomic::AtomicU32;
 

@@ -10,7 +10,7 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::futex;
+use crate::futex;
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;

@@ -25,11 +25,14 @@
 //! Regions are never unmapped: slots are pooled by the scheduler (`sched::g`)
 //! and their deep pages given back with `MADV_DONTNEED` ([`release_deep`]).
 //! Every region is recorded in a lock-free registry so the SIGSEGV handler
-//! can tell a guard-page hit ([`guard_hit`]) without taking a lock.
+//! can tell a guard-page hit ([`guard_hit`]) without taking a lock, and
+//! report which goroutine overflowed its stack (`overflow`).
+
+pub mod overflow;
 
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use crate::sync::lock::RtLock;
+use crate::futex::RtLock;
 
 pub const PAGE: usize = 4096;
 pub const GUARD: usize = 64 << 10;
@@ -98,7 +101,7 @@ pub fn map_region(size: usize, mut each: impl FnMut(usize)) -> bool {
         unsafe { libc::munmap(base as *mut libc::c_void, len) };
         return false;
     }
-    let on_valgrind = crate::preempt::on_valgrind();
+    let on_valgrind = crate::arch::on_valgrind();
     for i in 0..nslots {
         let top = base + (i + 1) * slot_size;
         if on_valgrind {
