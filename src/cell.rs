@@ -1,13 +1,95 @@
-//! `OwnedCell`: a field that only one context touches at a time.
+//! Cells for the runtime's shared structures.
 //!
-//! Scheduler structures are shared between threads, but many of their fields
-//! have a single owner at any moment: an M's scheduling fields belong to the
-//! thread running that M, a P's free list to the M holding the P, a G's
-//! lock count to the goroutine itself. `OwnedCell` makes that explicit
-//! without the cost of atomics; the ownership rule is written where each
-//! field is declared.
+//! - `AtomicRef<T>`: an atomic `Option<&'static T>`, how Gs, Ms and Ps
+//!   point at one another. They are never freed, so every reference to one
+//!   is `'static`, and a link can be followed without `unsafe`.
+//! - `OwnedCell<T>`: a field that only one context touches at a time.
+//!   Scheduler structures are shared between threads, but many of their
+//!   fields have a single owner at any moment: an M's scheduling fields
+//!   belong to the thread running that M, a P's free list to the M holding
+//!   the P, a G's lock count to the goroutine itself. `OwnedCell` costs
+//!   what a plain field costs; the ownership rule is written where each
+//!   field is declared.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// An atomic `Option<&'static T>`.
+#[repr(transparent)]
+pub struct AtomicRef<T: 'static> {
+    ptr: AtomicPtr<T>,
+    /// Shared between threads only if `&T` may be: `T: Sync`.
+    _refs: PhantomData<&'static T>,
+}
+
+#[inline(always)]
+fn as_ptr<T>(r: Option<&T>) -> *mut T {
+    r.map_or(ptr::null_mut(), |r| ptr::from_ref(r).cast_mut())
+}
+
+impl<T: 'static> AtomicRef<T> {
+    pub const fn none() -> AtomicRef<T> {
+        AtomicRef { ptr: AtomicPtr::new(ptr::null_mut()), _refs: PhantomData }
+    }
+
+    #[inline(always)]
+    pub fn load(&self, order: Ordering) -> Option<&'static T> {
+        // SAFETY: only `&'static T`s (or None) are ever stored.
+        unsafe { self.ptr.load(order).as_ref() }
+    }
+
+    #[inline(always)]
+    pub fn store(&self, r: Option<&'static T>, order: Ordering) {
+        self.ptr.store(as_ptr(r), order);
+    }
+
+    #[inline(always)]
+    pub fn swap(&self, r: Option<&'static T>, order: Ordering) -> Option<&'static T> {
+        // SAFETY: as in `load`.
+        unsafe { self.ptr.swap(as_ptr(r), order).as_ref() }
+    }
+
+    /// Stores `new` if the cell holds `current` (compared by address).
+    #[inline(always)]
+    pub fn compare_exchange(
+        &self,
+        current: Option<&T>,
+        new: Option<&'static T>,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<Option<&'static T>, Option<&'static T>> {
+        // SAFETY: as in `load`.
+        let found = |p: *mut T| unsafe { p.as_ref() };
+        self.ptr.compare_exchange(as_ptr(current), as_ptr(new), success, failure).map(found).map_err(found)
+    }
+
+    /// Like `compare_exchange`, but may fail spuriously.
+    #[inline(always)]
+    pub fn compare_exchange_weak(
+        &self,
+        current: Option<&T>,
+        new: Option<&'static T>,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<Option<&'static T>, Option<&'static T>> {
+        // SAFETY: as in `load`.
+        let found = |p: *mut T| unsafe { p.as_ref() };
+        self.ptr.compare_exchange_weak(as_ptr(current), as_ptr(new), success, failure).map(found).map_err(found)
+    }
+
+    /// Whether the cell refers to `r` (compared by address).
+    #[inline(always)]
+    pub fn is(&self, r: &T, order: Ordering) -> bool {
+        ptr::eq(self.ptr.load(order), r)
+    }
+
+    #[inline(always)]
+    pub fn is_none(&self, order: Ordering) -> bool {
+        self.ptr.load(order).is_null()
+    }
+}
 
 #[repr(transparent)]
 pub struct OwnedCell<T>(UnsafeCell<T>);

@@ -17,8 +17,9 @@
 //! its C call; it cannot get a P back until the world starts.
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cell::AtomicRef;
 use crate::sched::m::{self, M, U_LOST, user_state, ustate_kind};
 use crate::sched::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use crate::sched::{self, SCHED, Stats, allp, lock, nprocs, pidleput, startm};
@@ -30,10 +31,10 @@ static WORLD: Mutex = Mutex::new();
 /// its pthread id (tagged with the low bit, which G addresses never have).
 static OWNER: AtomicU64 = AtomicU64::new(0);
 /// The P the stopping goroutine keeps, if any.
-static OWNER_P: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
+static OWNER_P: AtomicRef<P> = AtomicRef::none();
 /// Ps the stop took back from hand-offs in flight (linked through `link`),
 /// to be handed to the same Ms at the start. Owner: the stopper.
-static TAKEN: AtomicPtr<P> = AtomicPtr::new(ptr::null_mut());
+static TAKEN: AtomicRef<P> = AtomicRef::none();
 
 /// How soon the stopper asks an M that has not stopped yet again (its
 /// signal may have found it in libc or in the runtime). An M not asked yet
@@ -42,7 +43,7 @@ const REASK_NS: i64 = 20_000;
 
 fn caller_id() -> u64 {
     match sched::current_g() {
-        Some(g) => g as *const _ as u64,
+        Some(g) => ptr::from_ref(g) as u64,
         // SAFETY: pthread_self has no preconditions.
         None => (unsafe { libc::pthread_self() } as u64) << 1 | 1,
     }
@@ -51,12 +52,12 @@ fn caller_id() -> u64 {
 /// Whether the caller is the goroutine that stopped the world (it keeps
 /// running through `stw_active`).
 pub fn is_stopper(g: &sched::g::G) -> bool {
-    OWNER.load(Ordering::Relaxed) == g as *const _ as u64
+    OWNER.load(Ordering::Relaxed) == ptr::from_ref(g) as u64
 }
 
 /// Whether `p` is the P the world's stopper keeps.
 pub fn is_stopper_p(p: &P) -> bool {
-    ptr::eq(OWNER_P.load(Ordering::Relaxed), p)
+    OWNER_P.is(p, Ordering::Relaxed)
 }
 
 pub fn stop() -> i32 {
@@ -77,7 +78,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
     trace::stw(-1);
     let own_p = sched::current_g().and_then(|_| m::current().unwrap().p());
     OWNER.store(caller_id(), Ordering::Relaxed);
-    OWNER_P.store(own_p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    OWNER_P.store(own_p, Ordering::Relaxed);
     {
         let mut lk = lock();
         SCHED.stw_active.store(true, Ordering::SeqCst);
@@ -86,8 +87,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
             sched::stop_p(&mut lk, p);
         }
         // Ps waiting for the chores thread to make them an M.
-        // SAFETY: Ps are never freed.
-        while let Some(p) = unsafe { lk.st().pstart.as_ref() } {
+        while let Some(p) = lk.st().pstart {
             lk.st().pstart = p.link.load(Ordering::Relaxed);
             if p.start_spinning.load(Ordering::Relaxed) {
                 SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
@@ -120,14 +120,13 @@ fn stop_world(take_handoffs: bool) -> i32 {
                 // start): it gets the P back when this stop ends.
                 sched::stop_p(&mut lock(), p);
                 p.link.store(TAKEN.load(Ordering::Relaxed), Ordering::Relaxed);
-                TAKEN.store(p as *const P as *mut P, Ordering::Relaxed);
+                TAKEN.store(Some(p), Ordering::Relaxed);
                 continue;
             }
             if status != P_RUNNING {
                 continue;
             }
-            // SAFETY: Ms are never freed.
-            let Some(m) = (unsafe { p.m.load(Ordering::Relaxed).as_ref() }) else { continue };
+            let Some(m) = p.m.load(Ordering::Relaxed) else { continue };
             let user = user_state(p);
             if m.ustate.load(Ordering::Relaxed) != user {
                 continue; // in the runtime: it stops at its next scheduling point
@@ -135,7 +134,7 @@ fn stop_world(take_handoffs: bool) -> i32 {
             // Asked, unless blocked in the kernel: then take its P without
             // a signal.
             if !ask(m, began) && m.take_p(p) {
-                p.m.store(ptr::null_mut(), Ordering::Relaxed);
+                p.m.store(None, Ordering::Relaxed);
                 trace::retake(p, m);
                 sched::stop_p(&mut lock(), p);
             }
@@ -192,14 +191,14 @@ pub fn start() -> i32 {
 
 /// Ends the stop: every stopped P goes back to work or to the idle list.
 fn restart_ps() {
-    OWNER_P.store(ptr::null_mut(), Ordering::Relaxed);
+    OWNER_P.store(None, Ordering::Relaxed);
     // Ps with work to do, linked through `link` (no allocation here: a
     // stopped goroutine may hold malloc's lock, see mapvec.rs).
-    let mut with_work: *mut P = ptr::null_mut();
+    let mut with_work: Option<&'static P> = None;
     let mut nwork = 0;
-    let taken = TAKEN.swap(ptr::null_mut(), Ordering::Relaxed);
+    let taken = TAKEN.swap(None, Ordering::Relaxed);
     let mut next = taken;
-    while let Some(p) = p_ref(next) {
+    while let Some(p) = next {
         next = p.link.load(Ordering::Relaxed);
         p.status.store(P_IDLE, Ordering::Relaxed); // not for the loop below
     }
@@ -215,23 +214,23 @@ fn restart_ps() {
             let st = lk.st();
             if !p.runq.is_empty() || st.runq.len > nwork || st.wakeq.len > 0 {
                 p.link.store(with_work, Ordering::Relaxed);
-                with_work = p as *const P as *mut P;
+                with_work = Some(p);
                 nwork += 1;
             } else {
                 pidleput(&mut lk, p);
             }
         }
     }
-    // SAFETY: Ps are never freed; the list holds Ps only we know about.
-    while let Some(p) = unsafe { with_work.as_ref() } {
+    // The list holds Ps only we know about.
+    while let Some(p) = with_work {
         with_work = p.link.load(Ordering::Relaxed);
         startm(Some(p), false);
     }
     let mut next = taken;
-    while let Some(p) = p_ref(next) {
+    while let Some(p) = next {
         next = p.link.load(Ordering::Relaxed); // before the M may reuse it
-        // SAFETY: Ms are never freed; `take_handed` left the M in handed_to.
-        sched::hand_p(unsafe { &*p.handed_to.load(Ordering::Relaxed) }, p);
+        let m = p.handed_to.load(Ordering::Relaxed).expect("take_handed leaves the M in handed_to");
+        sched::hand_p(m, p);
     }
     sched::wakep();
 }
@@ -247,13 +246,8 @@ pub fn maxprocs(n: i32) -> i32 {
     // malloc's lock (see mapvec.rs).
     sched::alloc_ps(n.min(crate::config::MAX_PROCS as i32) as u32);
     stop_world(false);
-    let keep = sched::resize(n as u32, p_ref(OWNER_P.load(Ordering::Relaxed)));
-    OWNER_P.store(keep.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
+    let keep = sched::resize(n as u32, OWNER_P.load(Ordering::Relaxed));
+    OWNER_P.store(keep, Ordering::Relaxed);
     start();
     old
-}
-
-fn p_ref(p: *mut P) -> Option<&'static P> {
-    // SAFETY: Ps are never freed.
-    unsafe { p.as_ref() }
 }

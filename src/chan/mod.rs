@@ -43,6 +43,7 @@ use crate::cell::OwnedCell;
 use crate::clock;
 use crate::futex::RtLock;
 use crate::sched::g::WaitReason;
+use crate::sched::timer::Timer;
 use crate::sched::{self, m, sysmon};
 
 const MAGIC: u32 = 0x6368_616e; // "chan"
@@ -225,7 +226,7 @@ impl Chan {
             if !st.buf.is_null() {
                 std::alloc::dealloc(st.buf, Layout::from_size_align_unchecked(self.elem_size * self.cap, BUF_ALIGN));
             }
-            drop(Box::from_raw(self as *const Chan as *mut Chan));
+            drop(Box::from_raw(ptr::from_ref(self).cast_mut()));
         }
     }
 
@@ -452,15 +453,17 @@ fn block_on(wait: &Wait, chans: &[&Chan], deadline: Option<i64>, reason: WaitRea
     }
     unsafe fn after_park(arg: *mut ()) {
         // SAFETY: the waiter's Ctx, alive while it is parked.
-        let ctx = unsafe { &*(arg as *const Ctx) };
+        let ctx = unsafe { &*arg.cast::<Ctx>() };
         if let Some(d) = ctx.deadline
             && ctx.wait.parker.is_goroutine()
         {
             // The goroutine is switched out: arm its timeout on this P.
             let p = m::current().unwrap().p().unwrap();
             // SAFETY: the timer lives in the parked goroutine's Wait, which
-            // stops it before returning.
-            unsafe { p.timers.add(&ctx.wait.timer as *const _ as *mut _, d) };
+            // stops it before returning. It is the Wait's first field: the
+            // pointer to the Wait is the timer's, and lets the fire function
+            // reach the whole Wait.
+            unsafe { p.timers.add(ptr::from_ref(ctx.wait).cast::<Timer>(), d) };
             sysmon::timer_added(d);
         }
         for c in ctx.chans {
@@ -471,7 +474,7 @@ fn block_on(wait: &Wait, chans: &[&Chan], deadline: Option<i64>, reason: WaitRea
     }
     let ctx = Ctx { wait, chans, deadline };
     // SAFETY: ctx and wait outlive the park (see `tail_done`).
-    let woken = unsafe { wait.parker.park(reason, after_park, &ctx as *const Ctx as *mut (), deadline) };
+    let woken = unsafe { wait.parker.park(reason, after_park, ptr::from_ref(&ctx).cast_mut().cast(), deadline) };
     while !wait.tail_done.load(Ordering::Acquire) {
         core::hint::spin_loop();
     }

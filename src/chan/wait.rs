@@ -96,18 +96,17 @@ impl Wait {
 
 /// A goroutine's timeout fired: claim the wait and wake the waiter, which
 /// then unlinks its sudogs itself (no channel lock is taken here).
-unsafe fn fire_timeout(t: *mut Timer) {
+unsafe fn fire_timeout(t: *const Timer) {
     // SAFETY: the timer is the first field of a live Wait (the waiter stops
     // the timer before its Wait goes away), and only goroutines arm timers.
     unsafe {
-        let w = &*(t as *const Wait);
+        let w = &*t.cast::<Wait>();
         if !w.claim() {
             Timer::fire_done(t);
             return;
         }
         w.record(TIMED_OUT, false);
-        let g = w.parker.goroutine();
-        debug_assert!(!g.is_null());
+        let g = w.parker.goroutine().expect("only goroutines arm timers");
         Timer::fire_done(t);
         sched::ready(g);
     }

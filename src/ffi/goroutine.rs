@@ -2,6 +2,7 @@
 //! preemption and blocking-call markers.
 
 use core::ffi::{CStr, c_char, c_int, c_void};
+use core::ptr;
 
 use super::{EBUG, call};
 use crate::config::MAX_STACK;
@@ -74,7 +75,7 @@ pub extern "C" fn gort_main(func: gort_func, arg: *mut c_void) -> c_int {
         let Some(func) = func else { return libc::EINVAL };
         let main = MainCall { func, arg, done: WaitGroup::new() };
         main.done.add(1);
-        let err = sched::spawn(trampoline, &main as *const MainCall as *mut c_void, 0, None);
+        let err = sched::spawn(trampoline, ptr::from_ref(&main).cast_mut().cast(), 0, None);
         if err == 0 {
             main.done.wait();
         }

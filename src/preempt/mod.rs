@@ -135,8 +135,7 @@ fn arm_timer(st: &MSignalState, first_ns: i64, interval_ns: i64) {
 /// says which it is: false for a thread blocked in the kernel, whose P the
 /// caller may take without a signal.
 pub fn request(m: &M) -> bool {
-    // SAFETY: Gs are never freed.
-    if let Some(g) = unsafe { m.curg.load(Ordering::Relaxed).as_ref() } {
+    if let Some(g) = m.curg.load(Ordering::Relaxed) {
         g.preempt.store(true, Ordering::Relaxed);
     }
     if !async_enabled() {
@@ -166,9 +165,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // SAFETY: the handler runs on m's own thread.
     let st = unsafe { m.sig.get_mut() };
     let requested = m.preempt_req.swap(0, Ordering::Acquire) != 0 || SCHED.stw_active.load(Ordering::Relaxed);
-    // SAFETY: Gs are never freed.
-    if SCHED.stw_active.load(Ordering::Relaxed)
-        && unsafe { m.curg.load(Ordering::Relaxed).as_ref() }.is_some_and(crate::world::is_stopper)
+    if SCHED.stw_active.load(Ordering::Relaxed) && m.curg.load(Ordering::Relaxed).is_some_and(crate::world::is_stopper)
     {
         return; // the goroutine that stopped the world runs on alone
     }
@@ -189,9 +186,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         return;
     }
     Stats::bump(&SCHED.stats.preempt_signals);
-    let g = m.curg.load(Ordering::Relaxed);
-    // SAFETY: Gs are never freed.
-    let Some(gr) = (unsafe { g.as_ref() }) else { return refuse(st, false) };
+    let Some(gr) = m.curg.load(Ordering::Relaxed) else { return refuse(st, false) };
     if kind == U_BLOCKING {
         return refuse(st, false);
     }
@@ -228,7 +223,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         m.set_ustate(claimed);
         return refuse(st, true);
     }
-    if !stop_preempted(m, p) {
+    if !stop_preempted(m, gr, p) {
         m.set_ustate(ustate);
         return refuse(st, true);
     }
@@ -236,7 +231,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
     // (a stopper that stops again at once), stop again right here: going
     // back to user code would cost that stopper a signal and a wait.
     while SCHED.stw_active.load(Ordering::Relaxed) && !crate::world::is_stopper(gr) {
-        stop_preempted(m, m.p());
+        stop_preempted(m, gr, m.p());
     }
     st.refusals = 0;
     Stats::bump(&SCHED.stats.preempt_async);

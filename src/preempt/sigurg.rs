@@ -5,6 +5,7 @@
 //! Everything reachable from the handler here is async-signal-safe: raw
 //! system calls, atomics, and the scheduler lock (see `futex::lock`).
 
+use core::ptr;
 use core::sync::atomic::{AtomicI32, Ordering};
 
 use crate::sched::m::{self, M};
@@ -55,7 +56,7 @@ pub fn create_cpu_timer(m: &M) -> Option<libc::timer_t> {
         let mut sev: libc::sigevent = core::mem::zeroed();
         sev.sigev_notify = libc::SIGEV_THREAD_ID;
         sev.sigev_signo = libc::SIGURG;
-        sev.sigev_value = libc::sigval { sival_ptr: m as *const M as *mut libc::c_void };
+        sev.sigev_value = libc::sigval { sival_ptr: ptr::from_ref(m).cast_mut().cast() };
         sev.sigev_notify_thread_id = libc::gettid();
         let mut timer: libc::timer_t = core::ptr::null_mut();
         (libc::timer_create(libc::CLOCK_THREAD_CPUTIME_ID, &mut sev, &mut timer) == 0).then_some(timer)
@@ -75,7 +76,7 @@ pub fn send_request(m: &M) {
         pid_or_tid: pid,
         // SAFETY: getuid has no preconditions.
         uid_or_overrun: unsafe { libc::getuid() },
-        value: m as *const M as usize,
+        value: ptr::from_ref(m) as usize,
         _rest: [0; 96],
     };
     // SAFETY: a valid siginfo for our own process and thread.
@@ -88,7 +89,7 @@ extern "C" fn on_sigurg(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_v
     let saved = signal::errno();
     // SAFETY: the kernel passes a valid siginfo.
     let raw = unsafe { &*(info as *const RawSigInfo) };
-    let ours = m::current().filter(|m| raw.value == *m as *const M as usize).and_then(|m| match raw.code {
+    let ours = m::current().filter(|m| raw.value == ptr::from_ref(*m) as usize).and_then(|m| match raw.code {
         SI_TIMER => Some((m, true)),
         SI_QUEUE if raw.pid_or_tid == PID.load(Ordering::Relaxed) => Some((m, false)),
         _ => None,

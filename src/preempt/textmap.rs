@@ -7,7 +7,9 @@
 //! which a handler must never do) and published as an immutable snapshot.
 //! Old snapshots are leaked on purpose: a handler may still be reading one.
 
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::cell::AtomicRef;
 
 struct Snapshot {
     /// (start, end, is gort's own code), sorted by start.
@@ -25,7 +27,7 @@ pub enum Code {
     Runtime,
 }
 
-static CURRENT: AtomicPtr<Snapshot> = AtomicPtr::new(core::ptr::null_mut());
+static CURRENT: AtomicRef<Snapshot> = AtomicRef::none();
 /// dl_iterate_phdr's adds+subs counters when the snapshot was built.
 static GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
 
@@ -53,8 +55,7 @@ const SYSTEM_PREFIXES: &[&str] = &[
 
 /// Classifies `pc`. Async-signal-safe.
 pub fn classify(pc: usize) -> Code {
-    // SAFETY: snapshots are immutable and never freed.
-    let Some(snap) = (unsafe { CURRENT.load(Ordering::Acquire).as_ref() }) else { return Code::User };
+    let Some(snap) = CURRENT.load(Ordering::Acquire) else { return Code::User };
     let i = snap.ranges.partition_point(|&(start, _, _)| start <= pc);
     match snap.ranges.get(i.wrapping_sub(1)) {
         Some(&(_, end, own)) if pc < end => {
@@ -117,7 +118,7 @@ pub fn refresh() {
         return;
     }
     scan.ranges.sort_unstable();
-    let snap = Box::into_raw(Box::new(Snapshot { ranges: scan.ranges }));
-    CURRENT.store(snap, Ordering::Release);
+    let snap = Box::leak(Box::new(Snapshot { ranges: scan.ranges }));
+    CURRENT.store(Some(snap), Ordering::Release);
     GENERATION.store(scan.generation, Ordering::Relaxed);
 }

@@ -7,7 +7,6 @@
 //! itself instead (`schedule::next_g`), and the M resumes its goroutine
 //! where it stopped (`resume_bound`).
 
-use core::ptr;
 use core::sync::atomic::Ordering;
 
 use super::g::{G, G_PREEMPTED, G_RUNNING};
@@ -18,12 +17,11 @@ use super::runq::{globrunq_get, globrunq_put, others_queued};
 use super::{SCHED, SchedGuard, lock, sysmon};
 use crate::trace;
 
-/// The M's P was taken (LOST) or given away (BLOCKING): get one back, from
-/// the idle list or, failing that, by queueing the goroutine bound to this M
-/// and parking the thread until a scheduler hands it a P.
-pub(super) fn regain_p(m: &'static M) {
-    m.p.store(ptr::null_mut(), Ordering::Relaxed);
-    let g = m.curg.load(Ordering::Relaxed);
+/// The P of `m`, running `g`, was taken (LOST) or given away (BLOCKING):
+/// get one back, from the idle list or, failing that, by queueing `g` bound
+/// to `m` and parking the thread until a scheduler hands it a P.
+pub(super) fn regain_p(m: &'static M, g: &'static G) {
+    m.p.store(None, Ordering::Relaxed);
     let mut lk = lock();
     if !SCHED.stw_active.load(Ordering::Relaxed)
         && let Some(p) = pidleget(&mut lk)
@@ -33,11 +31,8 @@ pub(super) fn regain_p(m: &'static M) {
         trace::go_start(p, g);
         return;
     }
-    // SAFETY: the running G, which is ours.
-    unsafe {
-        (*g).status.store(G_PREEMPTED, Ordering::Relaxed);
-        (*g).bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
-    }
+    g.status.store(G_PREEMPTED, Ordering::Relaxed);
+    g.bound_m.store(Some(m), Ordering::Relaxed);
     globrunq_put(&mut lk, g);
     drop(lk);
     park_m(m);
@@ -45,12 +40,10 @@ pub(super) fn regain_p(m: &'static M) {
 }
 
 /// A bound goroutine's M got a P back: the goroutine runs again.
-pub fn resume_bound(m: &'static M, g: *mut G) {
-    // SAFETY: g is this M's stopped goroutine.
-    let gr = unsafe { &*g };
-    gr.status.store(G_RUNNING, Ordering::Relaxed);
-    if m.lockedg.load(Ordering::Relaxed) != g {
-        gr.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
+pub fn resume_bound(m: &'static M, g: &'static G) {
+    g.status.store(G_RUNNING, Ordering::Relaxed);
+    if !m.lockedg.is(g, Ordering::Relaxed) {
+        g.bound_m.store(None, Ordering::Relaxed);
     }
     let p = m.p().unwrap();
     p.tick();
@@ -61,9 +54,7 @@ pub fn resume_bound(m: &'static M, g: *mut G) {
 /// to it, or stopped on it), takes it off the queue and returns that M, to
 /// be handed `p`.
 fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
-    let head = lk.st().runq.peek()?;
-    // SAFETY: queued Gs are live; Ms are never freed.
-    let bm = unsafe { (*head).bound_m.load(Ordering::Relaxed).as_ref()? };
+    let bm = lk.st().runq.peek()?.bound_m.load(Ordering::Relaxed)?;
     globrunq_get(lk, p, false);
     Some(bm)
 }
@@ -73,10 +64,9 @@ fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
 /// needs no new thread, and making one may have to wait for malloc's lock,
 /// held perhaps by a goroutine further down this very queue.
 pub(super) fn pop_any_bound(lk: &mut SchedGuard) -> Option<&'static M> {
-    let g = lk.st().runq.take_first(|g| !g.bound_m.load(Ordering::Relaxed).is_null())?;
+    let g = lk.st().runq.take_first(|g| !g.bound_m.is_none(Ordering::Relaxed))?;
     SCHED.runq_len.fetch_sub(1, Ordering::Relaxed);
-    // SAFETY: as above.
-    unsafe { (*g).bound_m.load(Ordering::Relaxed).as_ref() }
+    g.bound_m.load(Ordering::Relaxed)
 }
 
 // ---------------------------------------------------------------------------
@@ -97,7 +87,8 @@ enum HandTo {
 }
 
 /// Runs in the preemption handler on `m`'s thread, after the handler
-/// claimed `m.ustate`: queues the running goroutine bound to `m`, hands `p`
+/// claimed `m.ustate`: queues `g`, the goroutine it interrupted, bound to
+/// `m`, hands `p`
 /// on, and parks the thread until some scheduler hands it a P back, then
 /// returns true with that P held. Returns false, changing nothing, when
 /// there is nobody to hand `p` to (no spare M: the thread cap, or sysmon has
@@ -105,8 +96,7 @@ enum HandTo {
 ///
 /// Async-signal-safe: takes only the scheduler lock (never held by this
 /// thread, which was in user code) and never creates threads.
-pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
-    let g = m.curg.load(Ordering::Relaxed);
+pub fn stop_preempted(m: &'static M, g: &'static G, p: Option<&'static P>) -> bool {
     let mut lk = lock();
     let to = match p {
         None => {
@@ -140,11 +130,9 @@ pub fn stop_preempted(m: &'static M, p: Option<&'static P>) -> bool {
         }
     };
     trace::preempt_async(m, p, g);
-    // SAFETY: our own goroutine, stopped in the handler.
-    unsafe {
-        (*g).status.store(G_PREEMPTED, Ordering::Relaxed);
-        (*g).bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
-    }
+    // Our own goroutine, stopped in the handler.
+    g.status.store(G_PREEMPTED, Ordering::Relaxed);
+    g.bound_m.store(Some(m), Ordering::Relaxed);
     globrunq_put(&mut lk, g);
     if p.is_some() {
         releasep(m);

@@ -37,7 +37,7 @@ pub fn start_m(p: &'static P, spinning: bool) {
         let mut lk = lock();
         p.start_spinning.store(spinning, Ordering::Relaxed);
         p.link.store(lk.st().pstart, Ordering::Relaxed);
-        lk.st().pstart = p as *const P as *mut P;
+        lk.st().pstart = Some(p);
     }
     NOTE.wakeup();
 }
@@ -64,14 +64,12 @@ extern "C" fn chores_main(_: *mut libc::c_void) -> *mut libc::c_void {
             let p = {
                 let mut lk = lock();
                 let p = lk.st().pstart;
-                // SAFETY: Ps are never freed.
-                if let Some(pr) = unsafe { p.as_ref() } {
-                    lk.st().pstart = pr.link.load(Ordering::Relaxed);
+                if let Some(p) = p {
+                    lk.st().pstart = p.link.load(Ordering::Relaxed);
                 }
                 p
             };
-            // SAFETY: as above.
-            let Some(p) = (unsafe { p.as_ref() }) else { break };
+            let Some(p) = p else { break };
             let spinning = p.start_spinning.load(Ordering::Relaxed);
             if !newm(Some(p), spinning) {
                 pidleput(&mut lock(), p);

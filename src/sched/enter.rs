@@ -15,7 +15,7 @@ use core::sync::atomic::Ordering;
 use super::bound::regain_p;
 use super::g::G;
 use super::idle::{handoffp, releasep, wakep};
-use super::m::{self, Tail, U_BLOCKING, U_RUNTIME, U_USER, user_state, ustate_kind};
+use super::m::{self, M, Tail, U_BLOCKING, U_RUNTIME, U_USER, user_state, ustate_kind};
 use super::p::{HANDOFF_LEFT, HANDOFF_NONE, HANDOFF_READIED, P};
 use super::schedule::switch_away;
 use super::{SCHED, Stats};
@@ -28,9 +28,26 @@ pub struct InRuntime {
     _not_send: PhantomData<*mut ()>,
 }
 
-/// Starts a runtime call. Returns None on a plain thread. On a goroutine,
-/// makes sure its M holds a P (waiting for one if it was taken while the
-/// goroutine ran C code). A pending preemption request or stop is honoured
+impl InRuntime {
+    /// The M running the call now (the goroutine may have moved since
+    /// `enter`), and the goroutine making it.
+    #[inline(always)]
+    pub fn current(&self) -> (&'static M, &'static G) {
+        // SAFETY: `enter` makes an InRuntime only on a goroutine, and the
+        // token never leaves it (not Send): the caller is that goroutine,
+        // so the thread is an M and the goroutine is its `curg`.
+        unsafe {
+            let m = m::current().unwrap_unchecked();
+            (m, m.curg.load(Ordering::Relaxed).unwrap_unchecked())
+        }
+    }
+}
+
+/// Starts a runtime call. Returns None on a plain thread (or on a worker's
+/// scheduler context, where only a program's signal handler could call
+/// in: it is treated as a plain thread). On a goroutine, makes sure its M
+/// holds a P (waiting for one if it was taken while the goroutine ran C
+/// code). A pending preemption request or stop is honoured
 /// on the way out (`leave`): the call's work is done first, which costs the
 /// stopper nothing (a call that blocks reaches the scheduler anyway) and
 /// spares every call a second check.
@@ -40,8 +57,12 @@ pub fn enter() -> Option<InRuntime> {
     let prev = m.claim_runtime();
     match ustate_kind(prev) {
         U_USER => {}
+        U_RUNTIME if m.curg.is_none(Ordering::Relaxed) => return None,
         U_RUNTIME => return Some(InRuntime { nested: true, _not_send: PhantomData }),
-        _ => regain_p(m), // resumes on this same M
+        // SAFETY: LOST or BLOCKING: a goroutine left the runtime (only
+        // `leave` sets USER and BLOCKING; LOST replaces USER), and the
+        // caller is that goroutine, still running on `m`.
+        _ => regain_p(m, unsafe { m.curg.load(Ordering::Relaxed).unwrap_unchecked() }),
     }
     Some(InRuntime { nested: false, _not_send: PhantomData })
 }
@@ -56,14 +77,15 @@ fn should_yield(g: &G) -> bool {
 impl Drop for InRuntime {
     fn drop(&mut self) {
         if !self.nested {
-            leave();
+            let (m, g) = self.current();
+            leave(m, g);
         }
     }
 }
 
-pub(super) fn leave() {
-    let m = m::current().unwrap();
-    let g = m.curg();
+/// Back to user code from a runtime call of `g`, the goroutine running on
+/// `m`.
+pub(super) fn leave(m: &'static M, g: &'static G) {
     if g.blocking.load(Ordering::Relaxed) > 0 {
         // Inside gort_blocking_begin/end: give the P away for the C call
         // (and no preemption: the goroutine is about to block anyway).
@@ -74,7 +96,7 @@ pub(super) fn leave() {
         return;
     }
     let m = if should_yield(g) {
-        preempt_here();
+        preempt_here(m, g);
         m::current().unwrap() // possibly another M now
     } else {
         m
@@ -101,13 +123,11 @@ fn pending_handoff(p: &P) {
     }
 }
 
-/// Cooperative preemption at a runtime call: requeue on the global queue.
-fn preempt_here() {
-    let m = m::current().unwrap();
-    let g = m.curg.load(Ordering::Relaxed);
-    // SAFETY: the running G.
-    unsafe { (*g).preempt.store(false, Ordering::Relaxed) };
+/// Cooperative preemption of `g`, the goroutine running on `m`, at a
+/// runtime call: requeue on the global queue.
+fn preempt_here(m: &'static M, g: &'static G) {
+    g.preempt.store(false, Ordering::Relaxed);
     Stats::bump(&SCHED.stats.preempt_coop);
     trace::preempt(m, g, false);
-    switch_away(m, Tail::RequeueGlobal(g));
+    switch_away(m, g, Tail::RequeueGlobal(g));
 }

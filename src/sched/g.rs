@@ -19,11 +19,11 @@
 
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use super::m::M;
 use super::p::P;
-use crate::cell::OwnedCell;
+use crate::cell::{AtomicRef, OwnedCell};
 use crate::futex::Locked;
 use crate::stack;
 
@@ -89,11 +89,11 @@ pub struct G {
     pub entry: OwnedCell<Option<GoFn>>,
     pub arg: OwnedCell<*mut c_void>,
     /// Link in run queues and free lists (whichever holds the G).
-    pub schedlink: AtomicPtr<G>,
+    pub schedlink: AtomicRef<G>,
     /// The only M this G may run on: set while it is locked to a thread
     /// (`gort_lock_os_thread`) and while its registers are held by a
     /// stopped M (preemption handler, return from a blocking call).
-    pub bound_m: AtomicPtr<M>,
+    pub bound_m: AtomicRef<M>,
     /// `gort_lock_os_thread` depth. Owner: the goroutine.
     pub locked: OwnedCell<u32>,
     /// `gort_nopreempt_begin` depth. The goroutine writes it; the preemption
@@ -108,9 +108,38 @@ pub struct G {
 }
 
 impl G {
+    /// A free G of stack class `class` whose usable stack is
+    /// `[stack_lo, stack_lo + stack_size)`.
+    fn new(class: u32, stack_lo: usize, stack_size: usize) -> G {
+        G {
+            ctx: OwnedCell::new(0),
+            status: AtomicU32::new(G_IDLE),
+            class,
+            id: AtomicU64::new(0),
+            stack_lo,
+            stack_size,
+            entry: OwnedCell::new(None),
+            arg: OwnedCell::new(ptr::null_mut()),
+            schedlink: AtomicRef::none(),
+            bound_m: AtomicRef::none(),
+            locked: OwnedCell::new(0),
+            nopreempt: AtomicU32::new(0),
+            blocking: AtomicU32::new(0),
+            preempt: AtomicBool::new(false),
+            wait_reason: AtomicU32::new(0),
+            name: OwnedCell::new([0; NAME_LEN]),
+        }
+    }
+
+    /// A G that owns no stack, for tests of the structures that queue Gs.
+    #[cfg(test)]
+    pub fn leak_for_test() -> &'static G {
+        Box::leak(Box::new(G::new(0, 0, 0)))
+    }
+
     /// The top of this G's stack: the G sits just above it.
     pub fn stack_top(&self) -> usize {
-        self as *const G as usize
+        ptr::from_ref(self) as usize
     }
 
     pub fn name_str(&self) -> &str {
@@ -147,35 +176,27 @@ impl G {
     }
 }
 
-/// A singly linked list of Gs through `schedlink`.
+/// A singly linked list of Gs through `schedlink` (a LIFO).
 pub struct GList {
-    head: *mut G,
+    head: Option<&'static G>,
     pub len: u32,
 }
 
-// SAFETY: Gs are never freed; a GList is only used under its owner's lock
-// or by the P that owns it.
-unsafe impl Send for GList {}
-
 impl GList {
     pub const fn new() -> GList {
-        GList { head: ptr::null_mut(), len: 0 }
+        GList { head: None, len: 0 }
     }
 
-    pub fn push(&mut self, g: *mut G) {
-        // SAFETY: g is a live G owned by the caller.
-        unsafe { (*g).schedlink.store(self.head, Ordering::Relaxed) };
-        self.head = g;
+    /// Pushes `g`, which no other list or queue holds.
+    pub fn push(&mut self, g: &'static G) {
+        g.schedlink.store(self.head, Ordering::Relaxed);
+        self.head = Some(g);
         self.len += 1;
     }
 
-    pub fn pop(&mut self) -> Option<*mut G> {
-        if self.head.is_null() {
-            return None;
-        }
-        let g = self.head;
-        // SAFETY: as in push.
-        self.head = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
+    pub fn pop(&mut self) -> Option<&'static G> {
+        let g = self.head?;
+        self.head = g.schedlink.load(Ordering::Relaxed);
         self.len -= 1;
         Some(g)
     }
@@ -198,7 +219,7 @@ struct FreeLists {
 }
 
 impl FreeLists {
-    fn pop(&mut self) -> Option<*mut G> {
+    fn pop(&mut self) -> Option<&'static G> {
         self.dirty.pop().or_else(|| self.clean.pop())
     }
 }
@@ -222,7 +243,7 @@ fn class_size(class: u32) -> usize {
 
 /// Takes a free G of `class`, from P's list when `p` is given. Returns None
 /// when no memory is left for a new stack.
-pub fn get(p: Option<&P>, class: u32) -> Option<*mut G> {
+pub fn get(p: Option<&P>, class: u32) -> Option<&'static G> {
     if class == 0
         && let Some(p) = p
     {
@@ -257,12 +278,12 @@ pub fn get(p: Option<&P>, class: u32) -> Option<*mut G> {
     global.pop()
 }
 
-/// Returns an exited G to a free list.
-pub fn put(p: Option<&P>, g: *mut G) {
-    // SAFETY: g is an exited G handed to us.
-    let gr = unsafe { &*g };
-    gr.status.store(G_IDLE, Ordering::Relaxed);
-    if gr.class == 0
+/// Returns an exited G to a free list. Out of line: inlined into
+/// `finish_switch`, it gave every switch a larger frame.
+#[inline(never)]
+pub fn put(p: Option<&P>, g: &'static G) {
+    g.status.store(G_IDLE, Ordering::Relaxed);
+    if g.class == 0
         && let Some(p) = p
     {
         // SAFETY: the caller holds p.
@@ -276,7 +297,7 @@ pub fn put(p: Option<&P>, g: *mut G) {
         }
         return;
     }
-    GLOBAL_FREE[gr.class as usize].lock().dirty.push(g);
+    GLOBAL_FREE[g.class as usize].lock().dirty.push(g);
 }
 
 /// Moves a P's free Gs to the global pool (the P is going away).
@@ -293,27 +314,12 @@ pub fn drain_local(p: &P) {
 fn refill(class: u32, list: &mut GList) -> bool {
     let size = class_size(class);
     stack::map_region(size, |top| {
-        let g = G::in_slot(top);
+        let slot = G::in_slot(top);
         // SAFETY: the top of a fresh slot: mapped, writable, unused, aligned.
-        unsafe {
-            g.write(G {
-                ctx: OwnedCell::new(0),
-                status: AtomicU32::new(G_IDLE),
-                class,
-                id: AtomicU64::new(0),
-                stack_lo: top - size,
-                stack_size: size,
-                entry: OwnedCell::new(None),
-                arg: OwnedCell::new(ptr::null_mut()),
-                schedlink: AtomicPtr::new(ptr::null_mut()),
-                bound_m: AtomicPtr::new(ptr::null_mut()),
-                locked: OwnedCell::new(0),
-                nopreempt: AtomicU32::new(0),
-                blocking: AtomicU32::new(0),
-                preempt: AtomicBool::new(false),
-                wait_reason: AtomicU32::new(0),
-                name: OwnedCell::new([0; NAME_LEN]),
-            })
+        // Slots are never unmapped, so the G lives as long as the process.
+        let g: &'static G = unsafe {
+            slot.write(G::new(class, top - size, size));
+            &*slot
         };
         list.push(g);
     })
@@ -340,9 +346,8 @@ pub fn scavenge() -> u32 {
         trimmed += batch.len;
         let mut done = GList::new();
         while let Some(g) = batch.pop() {
-            // SAFETY: free Gs taken out of the pool; nobody else sees them.
-            let gr = unsafe { &*g };
-            stack::release_deep(gr.stack_lo, gr.stack_top(), stack::PAGE);
+            // Free Gs taken out of the pool: nobody else sees them.
+            stack::release_deep(g.stack_lo, g.stack_top(), stack::PAGE);
             done.push(g);
         }
         let mut lists = list.lock();

@@ -12,7 +12,7 @@ use core::sync::atomic::Ordering;
 use super::enter::{enter, leave};
 use super::g::{self, G, G_RUNNABLE, G_WAITING, GoFn, WaitReason};
 use super::idle::wakep;
-use super::m::{self, M, Tail};
+use super::m::{self, Tail};
 use super::p::{HANDOFF_READIED, P};
 use super::runq::{self, globrunq_put, others_waiting, runq_put, wakeq_put};
 use super::schedule::{finish_switch, switch_away};
@@ -25,22 +25,21 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
     let p = rt.as_ref().and_then(|_| m::current().unwrap().p());
     let (class, _) = g::class_for(stack_size);
     let Some(g) = g::get(p, class) else { return libc::ENOMEM };
-    // SAFETY: a free G, ours until queued.
-    let gr = unsafe { &*g };
-    gr.id.store(next_goid(p), Ordering::Relaxed);
-    gr.entry.set(Some(entry));
-    gr.arg.set(arg);
-    gr.set_name(name);
-    gr.schedlink.store(ptr::null_mut(), Ordering::Relaxed);
-    gr.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
-    gr.locked.set(0);
-    gr.nopreempt.store(0, Ordering::Relaxed);
-    gr.blocking.store(0, Ordering::Relaxed);
-    gr.preempt.store(false, Ordering::Relaxed);
-    gr.wait_reason.store(WaitReason::None as u32, Ordering::Relaxed);
+    // A free G: ours until queued.
+    g.id.store(next_goid(p), Ordering::Relaxed);
+    g.entry.set(Some(entry));
+    g.arg.set(arg);
+    g.set_name(name);
+    g.schedlink.store(None, Ordering::Relaxed);
+    g.bound_m.store(None, Ordering::Relaxed);
+    g.locked.set(0);
+    g.nopreempt.store(0, Ordering::Relaxed);
+    g.blocking.store(0, Ordering::Relaxed);
+    g.preempt.store(false, Ordering::Relaxed);
+    g.wait_reason.store(WaitReason::None as u32, Ordering::Relaxed);
     // SAFETY: the G's own stack, unused while the G is free.
-    gr.ctx.set(unsafe { arch::init_stack(gr.stack_top(), g as usize) });
-    gr.status.store(G_RUNNABLE, Ordering::Release);
+    g.ctx.set(unsafe { arch::init_stack(g.stack_top(), ptr::from_ref(g) as usize) });
+    g.status.store(G_RUNNABLE, Ordering::Release);
     trace::go_create(g);
     match p {
         Some(p) => {
@@ -54,8 +53,9 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
             // finding them cold later (a spawn loop keeps ~128 goroutines
             // alive instead of all of them).
             let m = m::current().unwrap();
-            if p.runq.len() >= SPAWN_YIELD_AT && m.lockedg.load(Ordering::Relaxed).is_null() {
-                switch_away(m, Tail::Requeue(m.curg.load(Ordering::Relaxed)));
+            if p.runq.len() >= SPAWN_YIELD_AT && m.lockedg.is_none(Ordering::Relaxed) {
+                let (m, me) = rt.as_ref().expect("a P is held only on a goroutine").current();
+                switch_away(m, me, Tail::Requeue(me));
             }
         }
         None => {
@@ -83,32 +83,29 @@ fn next_goid(p: Option<&P>) -> u64 {
     base
 }
 
-/// Where every goroutine starts (called by the arch trampoline on its stack).
-pub extern "C" fn goroutine_main(g: *mut G) -> ! {
+/// Where every goroutine starts: called by the arch trampoline on its
+/// stack, with the G that `spawn` gave `arch::init_stack`.
+pub extern "C" fn goroutine_main(g: &'static G) -> ! {
     finish_switch(m::current().unwrap());
-    // SAFETY: our own G.
-    let gr = unsafe { &*g };
-    let (entry, arg) = (gr.entry.get().unwrap(), gr.arg.get());
-    leave();
+    let (entry, arg) = (g.entry.get().unwrap(), g.arg.get());
+    leave(m::current().unwrap(), g);
     // SAFETY: a fresh goroutine starts with errno 0, like a fresh thread.
     unsafe { *libc::__errno_location() = 0 };
     // SAFETY: the user's entry point, called as documented.
     unsafe { entry(arg) };
     let rt = enter();
     core::mem::forget(rt);
-    goexit()
+    goexit(g)
 }
 
-fn goexit() -> ! {
+/// `g`, the running goroutine, returned from its entry point.
+fn goexit(g: &'static G) -> ! {
     let m = m::current().unwrap();
-    let g = m.curg.load(Ordering::Relaxed);
-    // SAFETY: our own G, exiting.
-    let gr = unsafe { &*g };
-    if gr.locked.get() > 0 {
+    if g.locked.get() > 0 {
         // Like Go, a goroutine may exit while locked; unlike Go we keep the
         // thread and let it run other goroutines (documented).
-        gr.locked.set(0);
-        m.lockedg.store(ptr::null_mut(), Ordering::Relaxed);
+        g.locked.set(0);
+        m.lockedg.store(None, Ordering::Relaxed);
     }
     match m.p() {
         Some(p) => P::bump(&p.nexited),
@@ -117,22 +114,19 @@ fn goexit() -> ! {
         }
     }
     trace::go_end(m, g);
-    switch_away(m, Tail::Exit(g));
+    switch_away(m, g, Tail::Exit(g));
     unreachable!("an exited goroutine was resumed");
 }
 
-/// Parks the current goroutine (which is inside the runtime). `unlock(arg)`
-/// runs once its context is saved; until then nobody can find it to wake it.
+/// Parks `g`, the running goroutine (which is inside the runtime).
+/// `unlock(arg)` runs once its context is saved; until then nobody can find
+/// it to wake it.
 #[inline]
-pub fn park(reason: WaitReason, unlock: Option<m::Unlock>) {
+pub fn park(g: &'static G, reason: WaitReason, unlock: Option<m::Unlock>) {
     let m = m::current().unwrap();
-    let g = m.curg.load(Ordering::Relaxed);
-    // SAFETY: the running G.
-    unsafe {
-        (*g).wait_reason.store(reason as u32, Ordering::Relaxed);
-        (*g).status.store(G_WAITING, Ordering::Relaxed);
-    }
-    switch_away(m, Tail::Park(unlock));
+    g.wait_reason.store(reason as u32, Ordering::Relaxed);
+    g.status.store(G_WAITING, Ordering::Relaxed);
+    switch_away(m, g, Tail::Park(unlock));
 }
 
 /// Makes a parked goroutine runnable. From a goroutine (or g0) holding a P
@@ -147,9 +141,8 @@ pub fn park(reason: WaitReason, unlock: Option<m::Unlock>) {
 /// trip. If the readier instead comes back to the runtime and leaves again
 /// without having let the goroutine run, `leave` wakes a spinner; if it
 /// runs on in user code, sysmon does (see `sysmon::watch_queues`).
-pub fn ready(g: *mut G) {
-    // SAFETY: the caller hands us a parked G.
-    unsafe { (*g).status.store(G_RUNNABLE, Ordering::Release) };
+pub fn ready(g: &'static G) {
+    g.status.store(G_RUNNABLE, Ordering::Release);
     trace::unpark(g);
     if let Some(p) = m::current().and_then(|m| m.p()) {
         runq_put(p, g, true);
@@ -167,48 +160,44 @@ pub fn ready(g: *mut G) {
 
 /// `gort_yield`: let other goroutines run; on a plain thread, sched_yield.
 pub fn yield_now() {
-    let Some(_rt) = enter() else {
+    let Some(rt) = enter() else {
         // SAFETY: no preconditions.
         unsafe { libc::sched_yield() };
         return;
     };
-    let m = m::current().unwrap();
+    let (m, g) = rt.current();
     if !others_waiting(m.p().unwrap()) || SCHED.stw_active.load(Ordering::Relaxed) {
         return; // nobody to yield to (in a stopped world, nobody may run)
     }
-    switch_away(m, Tail::Requeue(m.curg.load(Ordering::Relaxed)));
+    switch_away(m, g, Tail::Requeue(g));
 }
 
 /// Current goroutine, if the caller is one.
 #[inline]
 pub fn current_g() -> Option<&'static G> {
-    let m = m::current()?;
-    // SAFETY: Gs are never freed.
-    unsafe { m.curg.load(Ordering::Relaxed).as_ref() }
+    m::current()?.curg.load(Ordering::Relaxed)
 }
 
 pub fn lock_os_thread() -> i32 {
-    let Some(_rt) = enter() else { return libc::EPERM };
-    let m = m::current().unwrap();
-    let g = m.curg();
+    let Some(rt) = enter() else { return libc::EPERM };
+    let (m, g) = rt.current();
     g.locked.set(g.locked.get() + 1);
     if g.locked.get() == 1 {
-        g.bound_m.store(m as *const M as *mut M, Ordering::Relaxed);
-        m.lockedg.store(g as *const G as *mut G, Ordering::Relaxed);
+        g.bound_m.store(Some(m), Ordering::Relaxed);
+        m.lockedg.store(Some(g), Ordering::Relaxed);
     }
     0
 }
 
 pub fn unlock_os_thread() -> i32 {
-    let Some(_rt) = enter() else { return libc::EPERM };
-    let m = m::current().unwrap();
-    let g = m.curg();
+    let Some(rt) = enter() else { return libc::EPERM };
+    let (m, g) = rt.current();
     match g.locked.get() {
         0 => libc::EPERM,
         1 => {
             g.locked.set(0);
-            g.bound_m.store(ptr::null_mut(), Ordering::Relaxed);
-            m.lockedg.store(ptr::null_mut(), Ordering::Relaxed);
+            g.bound_m.store(None, Ordering::Relaxed);
+            m.lockedg.store(None, Ordering::Relaxed);
             0
         }
         n => {
@@ -224,10 +213,9 @@ pub fn blocking_begin() {
         g.blocking.fetch_add(1, Ordering::Relaxed);
         return;
     }
-    let rt = enter();
-    let g = m::current().unwrap().curg();
+    let rt = enter().expect("on a goroutine");
     g.blocking.store(1, Ordering::Relaxed);
-    trace::blocking(g as *const G as *mut G, true);
+    trace::blocking(g, true);
     drop(rt); // leave() gives the P away
 }
 
@@ -236,10 +224,9 @@ pub fn blocking_end() {
     match g.blocking.load(Ordering::Relaxed) {
         0 => {}
         1 => {
-            let rt = enter(); // BLOCKING: takes a P back first
-            let g = m::current().unwrap().curg();
+            let rt = enter().expect("on a goroutine"); // BLOCKING: takes a P back first
             g.blocking.store(0, Ordering::Relaxed);
-            trace::blocking(g as *const G as *mut G, false);
+            trace::blocking(g, false);
             drop(rt);
         }
         n => g.blocking.store(n - 1, Ordering::Relaxed),

@@ -22,20 +22,20 @@ use super::m::{self, M};
 use super::p::{P, P_IDLE, P_RUNNING, P_STOPPED};
 use super::schedule::m_loop;
 use super::{SCHED, SchedGuard, cfg, chores, lock, sysmon};
-use crate::{arch, preempt};
+use crate::preempt;
 
 #[inline]
 pub fn acquirep(m: &'static M, p: &'static P) {
-    m.p.store(p as *const P as *mut P, Ordering::Relaxed);
-    p.m.store(m as *const M as *mut M, Ordering::Relaxed);
+    m.p.store(Some(p), Ordering::Relaxed);
+    p.m.store(Some(m), Ordering::Relaxed);
     p.status.store(P_RUNNING, Ordering::Relaxed);
 }
 
 #[inline]
 pub fn releasep(m: &M) -> &'static P {
     let p = m.p().expect("releasep without a P");
-    m.p.store(ptr::null_mut(), Ordering::Relaxed);
-    p.m.store(ptr::null_mut(), Ordering::Relaxed);
+    m.p.store(None, Ordering::Relaxed);
+    p.m.store(None, Ordering::Relaxed);
     p
 }
 
@@ -43,15 +43,13 @@ pub fn releasep(m: &M) -> &'static P {
 pub fn pidleput(lk: &mut SchedGuard, p: &'static P) {
     p.status.store(P_IDLE, Ordering::Relaxed);
     p.link.store(lk.st().pidle, Ordering::Relaxed);
-    lk.st().pidle = p as *const P as *mut P;
+    lk.st().pidle = Some(p);
     SCHED.npidle.fetch_add(1, Ordering::SeqCst);
 }
 
 #[inline]
 pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
-    let p = lk.st().pidle;
-    // SAFETY: Ps are never freed.
-    let p = unsafe { p.as_ref()? };
+    let p = lk.st().pidle?;
     lk.st().pidle = p.link.load(Ordering::Relaxed);
     SCHED.npidle.fetch_sub(1, Ordering::SeqCst);
     Some(p)
@@ -60,9 +58,7 @@ pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
 /// Takes a parked M off the idle list (a "spare"), if there is one.
 #[inline]
 pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
-    let m = lk.st().midle;
-    // SAFETY: Ms are never freed.
-    let m = unsafe { m.as_ref()? };
+    let m = lk.st().midle?;
     lk.st().midle = m.schedlink.load(Ordering::Relaxed);
     SCHED.nmidle.fetch_sub(1, Ordering::Relaxed);
     Some(m)
@@ -74,9 +70,7 @@ pub fn park_m(m: &'static M) {
         m.park.sleep();
         m.unsteer();
         // Acquire (via the note): the hand-over's writes are visible.
-        let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
-        // SAFETY: whoever woke us handed us a live P.
-        if let Some(p) = unsafe { p.as_ref() } {
+        if let Some(p) = m.nextp.swap(None, Ordering::Acquire) {
             acquirep(m, p);
             return;
         }
@@ -86,9 +80,9 @@ pub fn park_m(m: &'static M) {
 }
 
 /// Gives `p` to the parked (or about to park) M `m` and wakes it.
-pub fn hand_p(m: &M, p: &P) {
-    p.handed_to.store(m as *const M as *mut M, Ordering::Relaxed);
-    m.nextp.store(p as *const P as *mut P, Ordering::Release);
+pub fn hand_p(m: &'static M, p: &'static P) {
+    p.handed_to.store(Some(m), Ordering::Relaxed);
+    m.nextp.store(Some(p), Ordering::Release);
     m.park.wakeup();
 }
 
@@ -97,10 +91,8 @@ pub fn hand_p(m: &M, p: &P) {
 /// to it again. For a stop-the-world, which would otherwise wait for the M
 /// to wake up (tens of microseconds) only to have it stop at once.
 pub fn take_handed(p: &'static P) -> bool {
-    // SAFETY: Ms are never freed.
-    let Some(m) = (unsafe { p.handed_to.load(Ordering::Relaxed).as_ref() }) else { return false };
-    let pp = p as *const P as *mut P;
-    m.nextp.compare_exchange(pp, ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
+    let Some(m) = p.handed_to.load(Ordering::Relaxed) else { return false };
+    m.nextp.compare_exchange(Some(p), None, Ordering::Acquire, Ordering::Relaxed).is_ok()
 }
 
 /// Puts the current M on the idle list and parks it until it is handed a P.
@@ -108,7 +100,7 @@ pub(super) fn stopm(m: &'static M) {
     {
         let mut lk = lock();
         m.schedlink.store(lk.st().midle, Ordering::Relaxed);
-        lk.st().midle = m as *const M as *mut M;
+        lk.st().midle = Some(m);
         SCHED.nmidle.fetch_add(1, Ordering::Relaxed);
     }
     park_m(m);
@@ -232,8 +224,8 @@ pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
     }
     let m: &'static M = Box::leak(Box::new(M::new(n)));
     m.spinning.store(spinning, Ordering::Relaxed);
-    m.nextp.store(p.map_or(ptr::null_mut(), |p| p as *const P as *mut P), Ordering::Relaxed);
-    if !m::spawn_thread(m_thread_main, m as *const M as *mut libc::c_void) {
+    m.nextp.store(p, Ordering::Relaxed);
+    if !m::spawn_thread(m_thread_main, ptr::from_ref(m).cast_mut().cast()) {
         SCHED.nthreads.fetch_sub(1, Ordering::Relaxed);
         return false;
     }
@@ -241,7 +233,7 @@ pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
     let mut head = SCHED.allm.load(Ordering::Relaxed);
     loop {
         m.alllink.store(head, Ordering::Relaxed);
-        match SCHED.allm.compare_exchange_weak(head, m as *const M as *mut M, Ordering::AcqRel, Ordering::Relaxed) {
+        match SCHED.allm.compare_exchange_weak(head, Some(m), Ordering::AcqRel, Ordering::Relaxed) {
             Ok(_) => return true,
             Err(h) => head = h,
         }
@@ -251,12 +243,11 @@ pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
 extern "C" fn m_thread_main(arg: *mut libc::c_void) -> *mut libc::c_void {
     // SAFETY: newm passes a leaked M.
     let m: &'static M = unsafe { &*(arg as *const M) };
-    arch::tls_set(m as *const M as usize);
+    m::set_current(m);
     m.init_thread();
     preempt::thread_init(m);
-    let p = m.nextp.swap(ptr::null_mut(), Ordering::Acquire);
-    // SAFETY: a P handed over by newm's caller, or none for a spare.
-    match unsafe { p.as_ref() } {
+    // A P handed over by newm's caller, or none for a spare.
+    match m.nextp.swap(None, Ordering::Acquire) {
         Some(p) => acquirep(m, p),
         None => stopm(m),
     }

@@ -34,11 +34,11 @@
 //! (old kernels, seccomp) the M swaps instead.
 
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, Ordering};
 
 use super::g::G;
 use super::p::P;
-use crate::cell::OwnedCell;
+use crate::cell::{AtomicRef, OwnedCell};
 use crate::futex::Note;
 
 pub const U_RUNTIME: u32 = 0;
@@ -93,25 +93,25 @@ pub type Unlock = (unsafe fn(*mut ()), *mut ());
 pub enum Tail {
     None,
     /// Put the goroutine back on this P's run queue (yield).
-    Requeue(*mut G),
+    Requeue(&'static G),
     /// Put it on the global queue (cooperative preemption).
-    RequeueGlobal(*mut G),
+    RequeueGlobal(&'static G),
     /// It parked: run the unlock function that makes it wakeable.
     Park(Option<Unlock>),
     /// It exited: return it to the free pool.
-    Exit(*mut G),
+    Exit(&'static G),
 }
 
 pub struct M {
     pub id: u32,
     /// Saved stack pointer of the scheduler context. Owner: this thread.
     pub g0_sp: OwnedCell<usize>,
-    /// The goroutine running on this M (null on g0). Written by this thread.
-    pub curg: AtomicPtr<G>,
+    /// The goroutine running on this M (None on g0). Written by this thread.
+    pub curg: AtomicRef<G>,
     /// The P this M holds (meaningful only while `ustate` is not LOST).
-    pub p: AtomicPtr<P>,
+    pub p: AtomicRef<P>,
     /// A P handed to this M while it was parked.
-    pub nextp: AtomicPtr<P>,
+    pub nextp: AtomicRef<P>,
     pub park: Note,
     pub ustate: AtomicU32,
     /// A taker's announcement and verdict (see the module comment).
@@ -119,7 +119,7 @@ pub struct M {
     /// Looking for work to steal; set by whoever wakes the M to spin.
     pub spinning: AtomicBool,
     /// The goroutine locked to this thread, if any.
-    pub lockedg: AtomicPtr<G>,
+    pub lockedg: AtomicRef<G>,
     /// The pending `Tail`, as (kind, a, b). Owner: this thread.
     tail_kind: OwnedCell<u8>,
     tail_a: OwnedCell<usize>,
@@ -130,11 +130,11 @@ pub struct M {
     pub errno_loc: OwnedCell<*mut i32>,
     /// A runnable G found by a goroutine's fast switch that must run
     /// elsewhere; g0 deals with it. Owner: this thread.
-    pub pending: OwnedCell<*mut G>,
+    pub pending: OwnedCell<Option<&'static G>>,
     /// Idle list link. Owner: the scheduler lock.
-    pub schedlink: AtomicPtr<M>,
+    pub schedlink: AtomicRef<M>,
     /// All-Ms list link (push-only).
-    pub alllink: AtomicPtr<M>,
+    pub alllink: AtomicRef<M>,
     pub tid: AtomicI32,
     /// CPU-time clock of the thread, for sysmon's blocked-thread check.
     pub cpu_clock: AtomicI32,
@@ -162,22 +162,22 @@ impl M {
         M {
             id,
             g0_sp: OwnedCell::new(0),
-            curg: AtomicPtr::new(ptr::null_mut()),
-            p: AtomicPtr::new(ptr::null_mut()),
-            nextp: AtomicPtr::new(ptr::null_mut()),
+            curg: AtomicRef::none(),
+            p: AtomicRef::none(),
+            nextp: AtomicRef::none(),
             park: Note::new(),
             ustate: AtomicU32::new(U_RUNTIME),
             take: AtomicU32::new(TAKE_NONE),
             spinning: AtomicBool::new(false),
-            lockedg: AtomicPtr::new(ptr::null_mut()),
+            lockedg: AtomicRef::none(),
             tail_kind: OwnedCell::new(0),
             tail_a: OwnedCell::new(0),
             tail_b: OwnedCell::new(0),
             rand: OwnedCell::new(0),
             errno_loc: OwnedCell::new(ptr::null_mut()),
-            pending: OwnedCell::new(ptr::null_mut()),
-            schedlink: AtomicPtr::new(ptr::null_mut()),
-            alllink: AtomicPtr::new(ptr::null_mut()),
+            pending: OwnedCell::new(None),
+            schedlink: AtomicRef::none(),
+            alllink: AtomicRef::none(),
             tid: AtomicI32::new(0),
             cpu_clock: AtomicI32::new(0),
             stat_fd: AtomicI32::new(-1),
@@ -190,14 +190,9 @@ impl M {
         }
     }
 
-    pub fn curg(&self) -> &'static G {
-        // SAFETY: Gs are never freed; callers only ask while one runs.
-        unsafe { &*self.curg.load(Ordering::Relaxed) }
-    }
-
+    #[inline(always)]
     pub fn p(&self) -> Option<&'static P> {
-        // SAFETY: Ps are never freed.
-        unsafe { self.p.load(Ordering::Relaxed).as_ref() }
+        self.p.load(Ordering::Relaxed)
     }
 
     /// Set-up of a new M on its own thread, but for signals (see
@@ -313,11 +308,11 @@ impl M {
     pub fn set_tail(&self, tail: Tail) {
         let (kind, a, b) = match tail {
             Tail::None => (0, 0, 0),
-            Tail::Requeue(g) => (1, g as usize, 0),
-            Tail::RequeueGlobal(g) => (2, g as usize, 0),
+            Tail::Requeue(g) => (1, ptr::from_ref(g) as usize, 0),
+            Tail::RequeueGlobal(g) => (2, ptr::from_ref(g) as usize, 0),
             Tail::Park(None) => (3, 0, 0),
             Tail::Park(Some((f, arg))) => (4, f as usize, arg as usize),
-            Tail::Exit(g) => (5, g as usize, 0),
+            Tail::Exit(g) => (5, ptr::from_ref(g) as usize, 0),
         };
         self.tail_kind.set(kind);
         self.tail_a.set(a);
@@ -336,14 +331,17 @@ impl M {
     #[inline(always)]
     pub fn tail(&self) -> Tail {
         let (a, b) = (self.tail_a.get(), self.tail_b.get());
+        // SAFETY: for the kinds that carry a G, `a` was stored from a
+        // `&'static G` by set_tail.
+        let g = || unsafe { &*(a as *const G) };
         match self.tail_kind.get() {
             0 => Tail::None,
-            1 => Tail::Requeue(a as *mut G),
-            2 => Tail::RequeueGlobal(a as *mut G),
+            1 => Tail::Requeue(g()),
+            2 => Tail::RequeueGlobal(g()),
             3 => Tail::Park(None),
             // SAFETY: stored from a function pointer of this type by set_tail.
             4 => Tail::Park(Some((unsafe { core::mem::transmute::<usize, unsafe fn(*mut ())>(a) }, b as *mut ()))),
-            _ => Tail::Exit(a as *mut G),
+            _ => Tail::Exit(g()),
         }
     }
 
@@ -412,9 +410,14 @@ pub fn spawn_thread(f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void, ar
     })
 }
 
+/// Makes `m` the M of the calling thread (a new M's first step).
+pub fn set_current(m: &'static M) {
+    crate::arch::tls_set(ptr::from_ref(m) as usize);
+}
+
 /// Returns the M running on this thread, if it is one of ours.
 #[inline]
 pub fn current() -> Option<&'static M> {
-    // SAFETY: the slot holds null or a leaked (never freed) M.
+    // SAFETY: the slot holds 0 or an M stored by `set_current`: leaked, never freed.
     unsafe { (crate::arch::tls_get() as *const M).as_ref() }
 }

@@ -33,7 +33,8 @@
 //!   the goroutine may resume on another thread. Re-read `m::current()`.
 //! - The scheduler lock is held only for short, non-blocking sections; it
 //!   may be taken in the preemption handler (see `futex::lock`).
-//! - Ps, Ms and Gs are never freed, so raw pointers to them never dangle.
+//! - Ps, Ms and Gs are never freed: a reference to one is `&'static`, and
+//!   they point at one another with `AtomicRef`s.
 
 mod bound;
 pub mod chores;
@@ -51,7 +52,7 @@ pub mod timer;
 
 use core::marker::PhantomData;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Once, OnceLock};
 
 pub use self::bound::stop_preempted;
@@ -66,7 +67,7 @@ pub use self::idle::{
 use self::m::M;
 use self::p::{P, P_STOPPED};
 pub use self::runq::{GQueue, global_work, globrunq_put, others_waiting};
-use crate::cell::OwnedCell;
+use crate::cell::{AtomicRef, OwnedCell};
 use crate::config::{Config, MAX_PROCS};
 use crate::futex::RtLock;
 use crate::{preempt, trace};
@@ -75,10 +76,10 @@ use crate::{preempt, trace};
 pub struct Locked {
     pub runq: GQueue,
     pub wakeq: GQueue,
-    pidle: *mut P,
-    midle: *mut M,
+    pidle: Option<&'static P>,
+    midle: Option<&'static M>,
     /// Ps waiting for the chores thread to make them an M.
-    pub pstart: *mut P,
+    pub pstart: Option<&'static P>,
 }
 
 pub struct Sched {
@@ -88,9 +89,9 @@ pub struct Sched {
     pub nprocs: AtomicU32,
     /// Ps ever allocated (>= nprocs after a shrink); they are never freed.
     pub nallp: AtomicU32,
-    pub allp: [AtomicPtr<P>; MAX_PROCS as usize],
+    pub allp: [AtomicRef<P>; MAX_PROCS as usize],
     /// Every M, newest first (push-only).
-    pub allm: AtomicPtr<M>,
+    pub allm: AtomicRef<M>,
     pub nthreads: AtomicU32,
     pub npidle: AtomicU32,
     pub nmidle: AtomicU32,
@@ -138,14 +139,14 @@ pub static SCHED: Sched = Sched {
     locked: OwnedCell::new(Locked {
         runq: GQueue::new(),
         wakeq: GQueue::new(),
-        pidle: ptr::null_mut(),
-        midle: ptr::null_mut(),
-        pstart: ptr::null_mut(),
+        pidle: None,
+        midle: None,
+        pstart: None,
     }),
     nprocs: AtomicU32::new(0),
     nallp: AtomicU32::new(0),
-    allp: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_PROCS as usize],
-    allm: AtomicPtr::new(ptr::null_mut()),
+    allp: [const { AtomicRef::none() }; MAX_PROCS as usize],
+    allm: AtomicRef::none(),
     nthreads: AtomicU32::new(0),
     npidle: AtomicU32::new(0),
     nmidle: AtomicU32::new(0),
@@ -245,7 +246,7 @@ fn start() {
 pub fn alloc_ps(n: u32) {
     for id in SCHED.nallp.load(Ordering::Relaxed)..n {
         let p: &'static P = Box::leak(Box::new(P::new(id)));
-        SCHED.allp[id as usize].store(p as *const P as *mut P, Ordering::Release);
+        SCHED.allp[id as usize].store(Some(p), Ordering::Release);
         SCHED.nallp.store(id + 1, Ordering::Release);
     }
 }
@@ -285,9 +286,10 @@ pub fn resize(n: u32, keep: Option<&'static P>) -> Option<&'static P> {
     keep
 }
 
+/// P `id`, which must be below `nallp` (every P below `nprocs` is).
+#[inline]
 pub fn allp(id: u32) -> &'static P {
-    // SAFETY: Ps below nprocs are allocated at start or resize and never freed.
-    unsafe { &*SCHED.allp[id as usize].load(Ordering::Acquire) }
+    SCHED.allp[id as usize].load(Ordering::Acquire).expect("a P below nallp")
 }
 
 pub fn nprocs() -> u32 {
@@ -296,11 +298,5 @@ pub fn nprocs() -> u32 {
 
 /// Iterates over all Ms.
 pub fn all_ms() -> impl Iterator<Item = &'static M> {
-    let mut cur = SCHED.allm.load(Ordering::Acquire);
-    core::iter::from_fn(move || {
-        // SAFETY: Ms are leaked and never freed.
-        let m = unsafe { cur.as_ref()? };
-        cur = m.alllink.load(Ordering::Acquire);
-        Some(m)
-    })
+    core::iter::successors(SCHED.allm.load(Ordering::Acquire), |m| m.alllink.load(Ordering::Acquire))
 }

@@ -3,13 +3,13 @@
 //! cheap to reach without locks: the local run queue, the free Gs, a timer
 //! heap, and counters.
 
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use super::g::GList;
 use super::m::M;
 use super::runq::RunQueue;
 use super::timer::TimerHeap;
-use crate::cell::OwnedCell;
+use crate::cell::{AtomicRef, OwnedCell};
 
 /// On the idle list, held by no M.
 pub const P_IDLE: u32 = 0;
@@ -21,14 +21,14 @@ pub const P_STOPPED: u32 = 2;
 pub struct P {
     pub id: u32,
     pub status: AtomicU32,
-    /// The M holding this P (null when idle or stopped).
-    pub m: AtomicPtr<M>,
+    /// The M holding this P (None when idle or stopped).
+    pub m: AtomicRef<M>,
     /// Link in the idle list. Owner: the scheduler lock.
-    pub link: AtomicPtr<P>,
+    pub link: AtomicRef<P>,
     /// The M this P was last handed to (`hand_p`). While that M's `nextp`
     /// still points here the hand-off is in flight, and a stop-the-world
     /// may take the P back (`take_handed`) instead of waiting for the M.
-    pub handed_to: AtomicPtr<M>,
+    pub handed_to: AtomicRef<M>,
     /// Whether the M that the chores thread makes for this P should spin.
     pub start_spinning: AtomicBool,
     pub runq: RunQueue,
@@ -78,9 +78,9 @@ impl P {
         P {
             id,
             status: AtomicU32::new(P_IDLE),
-            m: AtomicPtr::new(core::ptr::null_mut()),
-            link: AtomicPtr::new(core::ptr::null_mut()),
-            handed_to: AtomicPtr::new(core::ptr::null_mut()),
+            m: AtomicRef::none(),
+            link: AtomicRef::none(),
+            handed_to: AtomicRef::none(),
             start_spinning: AtomicBool::new(false),
             runq: RunQueue::new(),
             schedtick: AtomicU32::new(0),

@@ -16,8 +16,8 @@ use crate::clock;
 use crate::futex;
 
 pub struct Parker {
-    /// The goroutine, or null for a plain thread.
-    g: *mut G,
+    /// The goroutine, or None for a plain thread.
+    g: Option<&'static G>,
     /// Thread waiters: 0 while blocked, 1 once unparked.
     word: AtomicU32,
 }
@@ -26,17 +26,16 @@ impl Parker {
     /// The caller: a goroutine when called on one (inside the runtime),
     /// otherwise a plain thread.
     pub fn current() -> Parker {
-        let g = super::current_g().map_or(ptr::null_mut(), |g| g as *const G as *mut G);
-        Parker { g, word: AtomicU32::new(0) }
+        Parker { g: super::current_g(), word: AtomicU32::new(0) }
     }
 
     pub fn is_goroutine(&self) -> bool {
-        !self.g.is_null()
+        self.g.is_some()
     }
 
-    /// The goroutine this parker parks (null for a thread): what `unpark`
+    /// The goroutine this parker parks (None for a thread): what `unpark`
     /// readies, for wakers that must let go of the parker first.
-    pub fn goroutine(&self) -> *mut G {
+    pub fn goroutine(&self) -> Option<&'static G> {
         self.g
     }
 
@@ -57,8 +56,8 @@ impl Parker {
         arg: *mut (),
         deadline: Option<i64>,
     ) -> bool {
-        if self.is_goroutine() {
-            park(reason, Some((unlock, arg)));
+        if let Some(g) = self.g {
+            park(g, reason, Some((unlock, arg)));
             return true;
         }
         // SAFETY: per the caller.
@@ -82,8 +81,8 @@ impl Parker {
 
     /// Wakes the waiter. After this call the Parker may be gone.
     pub fn unpark(&self) {
-        if self.is_goroutine() {
-            ready(self.g);
+        if let Some(g) = self.g {
+            ready(g);
         } else {
             let word = &self.word as *const AtomicU32;
             // Release: the waiter sees everything we wrote for it.
@@ -100,7 +99,7 @@ pub fn sleep(ns: i64) {
         return;
     }
     let deadline = clock::deadline_after(ns);
-    let Some(_rt) = super::enter() else {
+    let Some(rt) = super::enter() else {
         let ts = clock::timespec_at(deadline);
         // SAFETY: ts is valid; TIMER_ABSTIME makes restarts after EINTR exact.
         while unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, ptr::null_mut()) } != 0 {}
@@ -110,14 +109,14 @@ pub fn sleep(ns: i64) {
     #[repr(C)]
     struct Sleeper {
         timer: Timer,
-        g: *mut G,
+        g: &'static G,
         deadline: i64,
     }
-    unsafe fn fire(t: *mut Timer) {
+    unsafe fn fire(t: *const Timer) {
         // SAFETY: the timer is the first field of a live Sleeper, which
         // we leave before waking its goroutine.
         unsafe {
-            let g = (*(t as *mut Sleeper)).g;
+            let g = (*t.cast::<Sleeper>()).g;
             Timer::fire_done(t);
             ready(g);
         }
@@ -127,21 +126,21 @@ pub fn sleep(ns: i64) {
         // Once the timer is in the heap it may fire and the sleeper return:
         // nothing of it is touched after `add`.
         unsafe {
-            let s = arg as *mut Sleeper;
+            let s = arg.cast::<Sleeper>();
             let deadline = (*s).deadline;
             let p = m::current().unwrap().p().unwrap();
-            p.timers.add(&mut (*s).timer, deadline);
+            p.timers.add(s.cast::<Timer>(), deadline);
             super::sysmon::timer_added(deadline);
         }
     }
 
-    let g = super::current_g().unwrap() as *const G as *mut G;
+    let (_, g) = rt.current();
     let mut s = Sleeper { timer: Timer::new(fire), g, deadline };
     // Only the timer readies us, and it fires once `deadline` has passed
     // (by the clock of whoever ran the heap): so we are done when `stop`
     // finds it fired, without reading the clock again.
     loop {
-        park(WaitReason::Sleep, Some((arm, &mut s as *mut Sleeper as *mut ())));
+        park(g, WaitReason::Sleep, Some((arm, ptr::from_mut(&mut s).cast())));
         if !s.timer.stop() {
             break;
         }

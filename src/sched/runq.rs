@@ -15,27 +15,29 @@
 //! every scheduling decision checks first and which sysmon watches to
 //! trigger wake-up preemption.
 
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::g::G;
 use super::p::P;
 use super::{SCHED, SchedGuard, allp, lock, nprocs};
+use crate::cell::AtomicRef;
 
 pub const RUNQ_SIZE: usize = 256;
 
 pub struct RunQueue {
     head: AtomicU32,
     tail: AtomicU32,
-    next: AtomicPtr<G>,
-    buf: [AtomicPtr<G>; RUNQ_SIZE],
+    next: AtomicRef<G>,
+    /// Slots below `tail` hold Gs (a slot is filled before `tail` covers
+    /// it and never emptied).
+    buf: [AtomicRef<G>; RUNQ_SIZE],
 }
 
 /// What `put` could not fit: half of the ring plus the new goroutine, to go
 /// to the global queue as one batch, linked through `schedlink`.
 pub struct Overflow {
-    pub head: *mut G,
-    pub tail: *mut G,
+    pub head: &'static G,
+    pub tail: &'static G,
     pub n: u32,
 }
 
@@ -44,36 +46,35 @@ impl RunQueue {
         RunQueue {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
-            next: AtomicPtr::new(ptr::null_mut()),
-            buf: [const { AtomicPtr::new(ptr::null_mut()) }; RUNQ_SIZE],
+            next: AtomicRef::none(),
+            buf: [const { AtomicRef::none() }; RUNQ_SIZE],
         }
     }
 
     /// Owner only. Queues `g`; with `next`, `g` takes the `next` slot and the
     /// goroutine it displaces goes to the ring's tail. When the ring is full,
     /// returns the overflow batch for the global queue.
-    pub fn put(&self, mut g: *mut G, next: bool) -> Option<Overflow> {
+    pub fn put(&self, mut g: &'static G, next: bool) -> Option<Overflow> {
         if next {
             // Others only ever CAS `next` from a goroutine to null, so an
             // empty slot stays empty until we fill it: a plain store then
             // (the common case, a hand-off), else a swap.
-            if self.next.load(Ordering::Relaxed).is_null() {
+            if self.next.is_none(Ordering::Relaxed) {
                 // Release: a thief that takes g sees it fully readied.
-                self.next.store(g, Ordering::Release);
+                self.next.store(Some(g), Ordering::Release);
                 return None;
             }
-            let old = self.next.swap(g, Ordering::AcqRel);
-            if old.is_null() {
-                return None;
+            match self.next.swap(Some(g), Ordering::AcqRel) {
+                None => return None,
+                Some(old) => g = old,
             }
-            g = old;
         }
         loop {
             // Acquire: slots consumers freed are really free.
             let h = self.head.load(Ordering::Acquire);
             let t = self.tail.load(Ordering::Relaxed);
             if t.wrapping_sub(h) < RUNQ_SIZE as u32 {
-                self.buf[t as usize % RUNQ_SIZE].store(g, Ordering::Relaxed);
+                self.buf[t as usize % RUNQ_SIZE].store(Some(g), Ordering::Relaxed);
                 // Release: the slot's contents before the new tail.
                 self.tail.store(t.wrapping_add(1), Ordering::Release);
                 return None;
@@ -89,44 +90,50 @@ impl RunQueue {
     // caller of `put` (the switch path among them) a 1 KiB stack frame.
     #[cold]
     #[inline(never)]
-    fn take_half_for_overflow(&self, g: *mut G, h: u32, t: u32) -> Option<Overflow> {
+    fn take_half_for_overflow(&self, g: &'static G, h: u32, t: u32) -> Option<Overflow> {
         let n = t.wrapping_sub(h) / 2;
         debug_assert_eq!(n as usize, RUNQ_SIZE / 2);
-        let mut batch = [ptr::null_mut::<G>(); RUNQ_SIZE / 2];
-        for (i, slot) in batch.iter_mut().enumerate().take(n as usize) {
-            *slot = self.buf[(h.wrapping_add(i as u32)) as usize % RUNQ_SIZE].load(Ordering::Relaxed);
+        let mut batch = [None; RUNQ_SIZE / 2];
+        let batch = &mut batch[..n as usize];
+        for (i, slot) in batch.iter_mut().enumerate() {
+            *slot = Some(self.slot(h.wrapping_add(i as u32)));
         }
         // AcqRel: commits the consumption against concurrent thieves.
         if self.head.compare_exchange(h, h.wrapping_add(n), Ordering::AcqRel, Ordering::Relaxed).is_err() {
             return None;
         }
-        // Link the batch, then g, in queue order.
-        let head = if n > 0 { batch[0] } else { g };
-        for w in batch[..n as usize].windows(2) {
-            // SAFETY: queued Gs are live and now ours.
-            unsafe { (*w[0]).schedlink.store(w[1], Ordering::Relaxed) };
+        // Link the batch, then g, in queue order: the batch is ours now.
+        let mut head = g;
+        g.schedlink.store(None, Ordering::Relaxed);
+        for x in batch.iter().rev() {
+            let x = x.expect("a run queue slot below tail holds a G");
+            x.schedlink.store(Some(head), Ordering::Relaxed);
+            head = x;
         }
-        if n > 0 {
-            // SAFETY: as above.
-            unsafe { (*batch[n as usize - 1]).schedlink.store(g, Ordering::Relaxed) };
-        }
-        // SAFETY: g is the caller's runnable G.
-        unsafe { (*g).schedlink.store(ptr::null_mut(), Ordering::Relaxed) };
-        let tail = g;
-        Some(Overflow { head, tail, n: n + 1 })
+        Some(Overflow { head, tail: g, n: n + 1 })
+    }
+
+    /// Ring slot `i`, which is below a value of `tail` the caller read.
+    #[inline(always)]
+    fn slot(&self, i: u32) -> &'static G {
+        let g = self.buf[i as usize % RUNQ_SIZE].load(Ordering::Relaxed);
+        // SAFETY: the owner fills a slot before `tail` covers it and never
+        // empties it, so every slot below a tail anyone has read holds a G
+        // (maybe one a consumer has taken since: the CAS on `head` that
+        // follows every read tells).
+        unsafe { g.unwrap_unchecked() }
     }
 
     /// Owner (or a thief on its own queue). Takes `next` first, then the head.
-    pub fn get(&self) -> Option<*mut G> {
+    pub fn get(&self) -> Option<&'static G> {
         self.get_noting_next().map(|(g, _)| g)
     }
 
     /// Like `get`, also saying whether the goroutine came from `next` (it
     /// then inherits the current time slice, see `sched::run_prepare`).
-    pub fn get_noting_next(&self) -> Option<(*mut G, bool)> {
-        let next = self.next.load(Ordering::Relaxed);
-        if !next.is_null()
-            && self.next.compare_exchange(next, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    pub fn get_noting_next(&self) -> Option<(&'static G, bool)> {
+        if let Some(next) = self.next.load(Ordering::Relaxed)
+            && self.next.compare_exchange(Some(next), None, Ordering::AcqRel, Ordering::Relaxed).is_ok()
         {
             return Some((next, true));
         }
@@ -136,7 +143,7 @@ impl RunQueue {
             if t == h {
                 return None;
             }
-            let g = self.buf[h as usize % RUNQ_SIZE].load(Ordering::Relaxed);
+            let g = self.slot(h);
             // AcqRel: claims the slot read above.
             if self.head.compare_exchange(h, h.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 return Some((g, false));
@@ -145,7 +152,7 @@ impl RunQueue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ring_is_empty() && self.next.load(Ordering::Relaxed).is_null()
+        self.ring_is_empty() && self.next.is_none(Ordering::Relaxed)
     }
 
     /// Nothing queued besides (perhaps) `next`. Racy, as `len`.
@@ -162,43 +169,39 @@ impl RunQueue {
     }
 
     /// Racy walk over the queued goroutines (`next` first); for scheddetail.
-    pub fn for_each(&self, mut f: impl FnMut(*mut G)) {
-        let next = self.next.load(Ordering::Relaxed);
-        if !next.is_null() {
+    pub fn for_each(&self, mut f: impl FnMut(&'static G)) {
+        if let Some(next) = self.next.load(Ordering::Relaxed) {
             f(next);
         }
         let (h, t) = (self.head.load(Ordering::Acquire), self.tail.load(Ordering::Acquire));
         for i in 0..t.wrapping_sub(h).min(RUNQ_SIZE as u32) {
-            let g = self.buf[h.wrapping_add(i) as usize % RUNQ_SIZE].load(Ordering::Relaxed);
-            if !g.is_null() {
-                f(g);
-            }
+            f(self.slot(h.wrapping_add(i)));
         }
     }
 
     pub fn has_next(&self) -> bool {
-        !self.next.load(Ordering::Relaxed).is_null()
+        !self.next.is_none(Ordering::Relaxed)
     }
 
     /// The goroutine in the `next` slot, if any (racy: for thieves).
-    pub fn peek_next(&self) -> *mut G {
+    pub fn peek_next(&self) -> Option<&'static G> {
         self.next.load(Ordering::Acquire)
     }
 
     /// Takes `g` out of the `next` slot if it is still there.
-    pub fn take_next(&self, g: *mut G) -> bool {
-        self.next.compare_exchange(g, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    pub fn take_next(&self, g: &G) -> bool {
+        self.next.compare_exchange(Some(g), None, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 
     /// Called by the owner of `self` (which must be empty): steals half of
     /// `victim`'s ring into ours and returns one goroutine to run.
-    pub fn steal_from(&self, victim: &RunQueue) -> Option<*mut G> {
-        let mut batch = [ptr::null_mut::<G>(); RUNQ_SIZE / 2];
+    pub fn steal_from(&self, victim: &RunQueue) -> Option<&'static G> {
+        let mut batch = [None; RUNQ_SIZE / 2];
         let n = victim.grab(&mut batch);
         if n == 0 {
             return None;
         }
-        let g = batch[n - 1];
+        let g = batch[n - 1].expect("a run queue slot below tail holds a G");
         if n > 1 {
             let t = self.tail.load(Ordering::Relaxed);
             for (i, &x) in batch[..n - 1].iter().enumerate() {
@@ -210,7 +213,7 @@ impl RunQueue {
     }
 
     /// Consumer side of stealing: takes half of the ring into `batch`.
-    fn grab(&self, batch: &mut [*mut G; RUNQ_SIZE / 2]) -> usize {
+    fn grab(&self, batch: &mut [Option<&'static G>; RUNQ_SIZE / 2]) -> usize {
         loop {
             let h = self.head.load(Ordering::Acquire);
             let t = self.tail.load(Ordering::Acquire);
@@ -223,7 +226,7 @@ impl RunQueue {
                 continue; // read an inconsistent head/tail pair
             }
             for (i, slot) in batch.iter_mut().enumerate().take(n as usize) {
-                *slot = self.buf[h.wrapping_add(i as u32) as usize % RUNQ_SIZE].load(Ordering::Relaxed);
+                *slot = Some(self.slot(h.wrapping_add(i as u32)));
             }
             if self.head.compare_exchange(h, h.wrapping_add(n), Ordering::AcqRel, Ordering::Relaxed).is_ok() {
                 return n as usize;
@@ -237,89 +240,86 @@ impl RunQueue {
 
 /// A FIFO of Gs linked through `schedlink`.
 pub struct GQueue {
-    head: *mut G,
-    tail: *mut G,
+    head: Option<&'static G>,
+    tail: Option<&'static G>,
     pub len: u32,
 }
 
 impl GQueue {
     pub const fn new() -> GQueue {
-        GQueue { head: ptr::null_mut(), tail: ptr::null_mut(), len: 0 }
+        GQueue { head: None, tail: None, len: 0 }
     }
 
-    pub fn push(&mut self, g: *mut G) {
-        // SAFETY: g is a live G owned by the caller.
-        unsafe { (*g).schedlink.store(ptr::null_mut(), Ordering::Relaxed) };
+    /// Appends `g`, which no other list or queue holds.
+    pub fn push(&mut self, g: &'static G) {
+        g.schedlink.store(None, Ordering::Relaxed);
         self.push_list(g, g, 1);
     }
 
-    /// Appends a linked list `head..=tail` of `n` Gs.
-    pub fn push_list(&mut self, head: *mut G, tail: *mut G, n: u32) {
-        if self.tail.is_null() {
-            self.head = head;
-        } else {
-            // SAFETY: our tail is a live queued G.
-            unsafe { (*self.tail).schedlink.store(head, Ordering::Relaxed) };
+    /// Appends a list `head..=tail` of `n` Gs linked through `schedlink`
+    /// (`tail`'s link None).
+    pub fn push_list(&mut self, head: &'static G, tail: &'static G, n: u32) {
+        match self.tail {
+            None => self.head = Some(head),
+            Some(last) => last.schedlink.store(Some(head), Ordering::Relaxed),
         }
-        self.tail = tail;
+        self.tail = Some(tail);
         self.len += n;
     }
 
-    pub fn pop(&mut self) -> Option<*mut G> {
-        if self.head.is_null() {
-            return None;
-        }
-        let g = self.head;
-        // SAFETY: queued Gs are live.
-        self.head = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
-        if self.head.is_null() {
-            self.tail = ptr::null_mut();
+    pub fn pop(&mut self) -> Option<&'static G> {
+        let g = self.head?;
+        self.head = g.schedlink.load(Ordering::Relaxed);
+        if self.head.is_none() {
+            self.tail = None;
         }
         self.len -= 1;
         Some(g)
     }
 
     /// Removes and returns the first G for which `f` holds.
-    pub fn take_first(&mut self, f: impl Fn(&G) -> bool) -> Option<*mut G> {
-        let mut prev: *mut G = ptr::null_mut();
+    pub fn take_first(&mut self, f: impl Fn(&G) -> bool) -> Option<&'static G> {
+        let mut prev: Option<&'static G> = None;
         let mut cur = self.head;
-        // SAFETY: queued Gs are live; the caller holds the queue's lock.
-        unsafe {
-            while !cur.is_null() {
-                let next = (*cur).schedlink.load(Ordering::Relaxed);
-                if f(&*cur) {
-                    if prev.is_null() {
-                        self.head = next;
-                    } else {
-                        (*prev).schedlink.store(next, Ordering::Relaxed);
-                    }
-                    if self.tail == cur {
-                        self.tail = prev;
-                    }
-                    self.len -= 1;
-                    return Some(cur);
+        while let Some(g) = cur {
+            let next = g.schedlink.load(Ordering::Relaxed);
+            if f(g) {
+                match prev {
+                    None => self.head = next,
+                    Some(prev) => prev.schedlink.store(next, Ordering::Relaxed),
                 }
-                prev = cur;
-                cur = next;
+                if self.tail.is_some_and(|t| core::ptr::eq(t, g)) {
+                    self.tail = prev;
+                }
+                self.len -= 1;
+                return Some(g);
             }
+            prev = cur;
+            cur = next;
         }
         None
     }
 
-    /// The head, without removing it (trace walks the queue from here).
-    pub fn peek(&self) -> Option<*mut G> {
-        (!self.head.is_null()).then_some(self.head)
+    /// The queued Gs, head first (for scheddetail; the caller holds the
+    /// queue's lock).
+    pub fn iter(&self) -> impl Iterator<Item = &'static G> + '_ {
+        core::iter::successors(self.head, |g| g.schedlink.load(Ordering::Relaxed))
+    }
+
+    /// The head, without removing it.
+    pub fn peek(&self) -> Option<&'static G> {
+        self.head
     }
 }
 
 #[inline]
-pub fn globrunq_put(lk: &mut SchedGuard, g: *mut G) {
+pub fn globrunq_put(lk: &mut SchedGuard, g: &'static G) {
     lk.st().runq.push(g);
     SCHED.runq_len.fetch_add(1, Ordering::Relaxed);
 }
 
 #[inline]
-pub(super) fn wakeq_put(lk: &mut SchedGuard, g: *mut G) {
+pub(super) fn wakeq_put(lk: &mut SchedGuard, g: &'static G) {
     lk.st().wakeq.push(g);
     SCHED.wakeq_len.fetch_add(1, Ordering::Relaxed);
 }
@@ -327,7 +327,7 @@ pub(super) fn wakeq_put(lk: &mut SchedGuard, g: *mut G) {
 /// Pops the global queue's head. With `batch` (the local queue is empty),
 /// also moves a fair share of the rest into `p`'s local queue.
 #[inline]
-pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<*mut G> {
+pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<&'static G> {
     let st = lk.st();
     let g = st.runq.pop()?;
     let mut moved = 1;
@@ -345,7 +345,7 @@ pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<*m
 }
 
 #[inline]
-pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<*mut G> {
+pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<&'static G> {
     let g = lk.st().wakeq.pop()?;
     SCHED.wakeq_len.fetch_sub(1, Ordering::Relaxed);
     Some(g)
@@ -353,7 +353,7 @@ pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<*mut G> {
 
 /// Queues `g` on `p`, spilling to the global queue when the ring is full.
 #[inline]
-pub(super) fn runq_put(p: &P, g: *mut G, next: bool) {
+pub(super) fn runq_put(p: &P, g: &'static G, next: bool) {
     if let Some(batch) = p.runq.put(g, next) {
         let mut lk = lock();
         lk.st().runq.push_list(batch.head, batch.tail, batch.n);

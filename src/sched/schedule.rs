@@ -32,18 +32,17 @@ use crate::{arch, clock, fastrand_n, trace};
 /// there are not starved by a busy local queue (Go uses the same prime).
 const GLOBAL_CHECK_EVERY: u32 = 61;
 
-/// Leaves the current goroutine, running on `m`, for the next one on this P,
+/// Leaves `g`, the goroutine running on `m`, for the next one on this P,
 /// or for g0; `tail` runs once the goroutine's context is saved. Returns
 /// when the goroutine is resumed, possibly on another M. Inlined, so that
 /// each caller's constant `tail` becomes plain stores.
 #[inline(always)]
-pub fn switch_away(m: &'static M, tail: Tail) {
+pub(super) fn switch_away(m: &'static M, g: &'static G, tail: Tail) {
     m.set_tail(tail);
-    switch_out(m);
+    switch_out(m, g);
 }
 
-fn switch_out(m: &'static M) {
-    let g = m.curg.load(Ordering::Relaxed);
+fn switch_out(m: &'static M, g: &'static G) {
     let p = m.p().unwrap();
     trace::go_stop(p, g);
     // SAFETY: g is the running goroutine, so its context slot is ours to
@@ -52,11 +51,11 @@ fn switch_out(m: &'static M) {
         match fast_next(m, p) {
             Some((next, inherit)) => {
                 run_prepare(m, p, next, inherit);
-                arch::switch((*g).ctx.as_ptr(), (*next).ctx.get());
+                arch::switch(g.ctx.as_ptr(), next.ctx.get());
             }
             None => {
-                m.curg.store(ptr::null_mut(), Ordering::Relaxed);
-                arch::switch((*g).ctx.as_ptr(), m.g0_sp.get());
+                m.curg.store(None, Ordering::Relaxed);
+                arch::switch(g.ctx.as_ptr(), m.g0_sp.get());
             }
         }
     }
@@ -66,8 +65,8 @@ fn switch_out(m: &'static M) {
 /// The goroutine to switch to without going through g0, if the decision is
 /// simple: local work, nothing urgent or due elsewhere.
 #[inline]
-fn fast_next(m: &M, p: &P) -> Option<(*mut G, bool)> {
-    if !m.lockedg.load(Ordering::Relaxed).is_null()
+fn fast_next(m: &M, p: &P) -> Option<(&'static G, bool)> {
+    if !m.lockedg.is_none(Ordering::Relaxed)
         || SCHED.stw_active.load(Ordering::Relaxed)
         || SCHED.wakeq_len.load(Ordering::Relaxed) > 0
         || p.schedtick.load(Ordering::Relaxed).is_multiple_of(GLOBAL_CHECK_EVERY)
@@ -79,10 +78,8 @@ fn fast_next(m: &M, p: &P) -> Option<(*mut G, bool)> {
         return None;
     }
     let (g, inherit) = p.runq.get_noting_next()?;
-    // SAFETY: a queued G.
-    let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
-    if !bound.is_null() && !core::ptr::eq(bound, m) {
-        m.pending.set(g);
+    if g.bound_m.load(Ordering::Relaxed).is_some_and(|b| !ptr::eq(b, m)) {
+        m.pending.set(Some(g));
         return None;
     }
     Some((g, inherit))
@@ -94,12 +91,10 @@ fn fast_next(m: &M, p: &P) -> Option<(*mut G, bool)> {
 /// forth looks to sysmon and the preemption timer like one goroutine running
 /// on, and is preempted after a slice instead of starving the rest of the
 /// queue (Go's `inheritTime`).
-fn run_prepare(m: &M, p: &P, g: *mut G, inherit: bool) {
-    // SAFETY: g is runnable and now ours to run.
-    let gr = unsafe { &*g };
-    m.curg.store(g, Ordering::Relaxed);
-    gr.status.store(G_RUNNING, Ordering::Relaxed);
-    gr.preempt.store(false, Ordering::Relaxed);
+fn run_prepare(m: &M, p: &P, g: &'static G, inherit: bool) {
+    m.curg.store(Some(g), Ordering::Relaxed);
+    g.status.store(G_RUNNING, Ordering::Relaxed);
+    g.preempt.store(false, Ordering::Relaxed);
     if !inherit {
         p.tick();
     }
@@ -114,14 +109,13 @@ fn run_prepare(m: &M, p: &P, g: *mut G, inherit: bool) {
 pub(super) fn finish_switch(m: &'static M) {
     match m.take_tail() {
         Tail::None => {}
+        // The previous G, now fully switched out.
         Tail::Requeue(g) => {
-            // SAFETY: the previous G, now fully switched out.
-            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+            g.status.store(G_RUNNABLE, Ordering::Relaxed);
             runq_put(m.p().unwrap(), g, false);
         }
         Tail::RequeueGlobal(g) => {
-            // SAFETY: as above.
-            unsafe { (*g).status.store(G_RUNNABLE, Ordering::Relaxed) };
+            g.status.store(G_RUNNABLE, Ordering::Relaxed);
             globrunq_put(&mut lock(), g);
             wakep();
         }
@@ -140,31 +134,30 @@ pub(super) fn m_loop(m: &'static M) -> ! {
         let p = m.p().unwrap();
         run_prepare(m, p, g, false);
         // SAFETY: g is runnable and ours; g0's slot is this thread's.
-        unsafe { arch::switch(m.g0_sp.as_ptr(), (*g).ctx.get()) };
+        unsafe { arch::switch(m.g0_sp.as_ptr(), g.ctx.get()) };
     }
 }
 
 /// The next goroutine this M should run, with a P held.
-fn next_g(m: &'static M) -> *mut G {
+fn next_g(m: &'static M) -> &'static G {
     loop {
-        let locked = m.lockedg.load(Ordering::Relaxed);
-        if !locked.is_null() {
+        if let Some(locked) = m.lockedg.load(Ordering::Relaxed) {
             // Our goroutine cannot run now: lend our P out until someone
             // picks the goroutine and hands a P back.
             handoffp(releasep(m));
             park_m(m);
             return locked;
         }
-        let pending = m.pending.replace(ptr::null_mut());
-        let g = if pending.is_null() { find_runnable(m) } else { pending };
+        let g = match m.pending.replace(None) {
+            Some(g) => g,
+            None => find_runnable(m),
+        };
         if m.spinning.load(Ordering::Relaxed) {
             reset_spinning(m);
         }
-        // SAFETY: a runnable G we took off a queue.
-        let bound = unsafe { (*g).bound_m.load(Ordering::Relaxed) };
-        if !bound.is_null() && !core::ptr::eq(bound, m) {
-            // SAFETY: Ms are never freed.
-            let bound = unsafe { &*bound };
+        if let Some(bound) = g.bound_m.load(Ordering::Relaxed)
+            && !ptr::eq(bound, m)
+        {
             bound.steer_here(); // we are about to sleep: let it run here
             hand_p(bound, releasep(m));
             stopm(m);
@@ -175,7 +168,7 @@ fn next_g(m: &'static M) -> *mut G {
 }
 
 /// Finds a runnable goroutine, parking the M while there is none.
-fn find_runnable(m: &'static M) -> *mut G {
+fn find_runnable(m: &'static M) -> &'static G {
     'top: loop {
         let p = m.p().unwrap();
         if SCHED.stw_active.load(Ordering::Acquire) {
@@ -279,7 +272,7 @@ const NEXT_GRACE_NS: i64 = 40_000;
 /// stealing it would split a producer/consumer pair across Ps and make them
 /// fight over the channel's cache lines. (Go's thief waits "3 µs", which
 /// Linux timer slack stretches to ~50 µs.)
-fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
+fn steal_work(m: &M, p: &'static P) -> Option<&'static G> {
     let n = nprocs();
     if n == 1 {
         return None;
@@ -296,7 +289,7 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
     let until = clock::now() + SPIN_NS;
     let start = fastrand_n(n);
     // (victim id, its next goroutine, its schedtick), and since when.
-    let mut seen_next: Option<((u32, *mut G, u32), i64)> = None;
+    let mut seen_next: Option<((u32, *const G, u32), i64)> = None;
     loop {
         let mut candidate = None;
         for i in 0..n {
@@ -313,9 +306,10 @@ fn steal_work(m: &M, p: &'static P) -> Option<*mut G> {
             if let Some(g) = p.runq.steal_from(&victim.runq) {
                 return Some(g);
             }
-            let next = victim.runq.peek_next();
-            if !next.is_null() && candidate.is_none() {
-                let key = (victim.id, next, victim.schedtick.load(Ordering::Relaxed));
+            if let Some(next) = victim.runq.peek_next()
+                && candidate.is_none()
+            {
+                let key = (victim.id, ptr::from_ref(next), victim.schedtick.load(Ordering::Relaxed));
                 let since = match seen_next {
                     Some((k, since)) if k == key => since,
                     _ => clock::now(),

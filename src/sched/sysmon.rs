@@ -254,16 +254,14 @@ fn watch(now: i64, prev: i64) -> (bool, bool, i64) {
             p.run_since.store(prev, Ordering::Relaxed);
         }
         let ran = now - w.since;
-        // SAFETY: Ms are never freed.
-        let Some(m) = (unsafe { p.m.load(Ordering::Relaxed).as_ref() }) else { continue };
+        let Some(m) = p.m.load(Ordering::Relaxed) else { continue };
         if m.ustate.load(Ordering::Relaxed) != user_state(p) {
             // In the runtime (it will reach a scheduling point on its own),
             // or not really holding p any more.
             w.cpu = -1;
             continue;
         }
-        // SAFETY: Gs are never freed.
-        let Some(g) = (unsafe { m.curg.load(Ordering::Relaxed).as_ref() }) else { continue };
+        let Some(g) = m.curg.load(Ordering::Relaxed) else { continue };
         if ran >= cfg.preempt_ns {
             g.preempt.store(true, Ordering::Relaxed);
         }
@@ -282,7 +280,7 @@ fn watch(now: i64, prev: i64) -> (bool, bool, i64) {
             w.cpu_at = now;
             if mostly_blocked && !m.thread_running() && m.take_p(p) {
                 // The P is ours now: the M will find out at its next runtime call.
-                p.m.store(core::ptr::null_mut(), Ordering::Relaxed);
+                p.m.store(None, Ordering::Relaxed);
                 Stats::bump(&SCHED.stats.handoffs);
                 trace::retake(p, m);
                 *w = Watch { schedtick: tick, since: now, cpu: -1, cpu_at: 0 };

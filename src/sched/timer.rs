@@ -30,7 +30,7 @@ const T_DONE: u32 = 3;
 /// and its container and before it wakes their owner: an owner woken first
 /// would only spin in `stop` until then (while the waker finishes a
 /// wake-up system call, say).
-pub type FireFn = unsafe fn(*mut Timer);
+pub type FireFn = unsafe fn(*const Timer);
 
 #[repr(C)]
 pub struct Timer {
@@ -51,7 +51,7 @@ impl Timer {
     ///
     /// # Safety
     /// `t` is firing, and this is its fire function's last touch of it.
-    pub unsafe fn fire_done(t: *mut Timer) {
+    pub unsafe fn fire_done(t: *const Timer) {
         // Release: the fire's reads and writes of the container come first.
         // SAFETY: per the caller, `t` is still valid here.
         unsafe { (*t).state.store(T_DONE, Ordering::Release) };
@@ -95,7 +95,7 @@ impl Timer {
 #[derive(Clone, Copy)]
 struct Entry {
     when: i64,
-    timer: *mut Timer,
+    timer: *const Timer,
 }
 
 pub struct TimerHeap {
@@ -120,7 +120,7 @@ impl TimerHeap {
     ///
     /// # Safety
     /// `t` must be idle and stay valid until it fires or is stopped.
-    pub unsafe fn add(&self, t: *mut Timer, when: i64) {
+    pub unsafe fn add(&self, t: *const Timer, when: i64) {
         self.lock.lock();
         // SAFETY: t is idle (caller), so we may write its fields; we hold the lock.
         unsafe {
@@ -129,7 +129,7 @@ impl TimerHeap {
             let heap = self.heap.get_mut();
             heap.push(Entry { when, timer: t });
             self.sift_up(heap.len() - 1);
-            tr.heap.store(self as *const _ as *mut _, Ordering::Release);
+            tr.heap.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
             self.publish_next();
             self.lock.unlock();
         }
@@ -146,7 +146,7 @@ impl TimerHeap {
                 let heap = to.heap.get_mut();
                 heap.push(e);
                 to.sift_up(heap.len() - 1);
-                (*e.timer).heap.store(to as *const _ as *mut _, Ordering::Release);
+                (*e.timer).heap.store(ptr::from_ref(to).cast_mut(), Ordering::Release);
             }
             self.publish_next();
             to.publish_next();
@@ -281,9 +281,9 @@ mod tests {
         id: usize,
     }
 
-    unsafe fn record(t: *mut Timer) {
+    unsafe fn record(t: *const Timer) {
         // SAFETY: every timer in this test is the first field of a Tagged.
-        let id = unsafe { (*(t as *mut Tagged)).id };
+        let id = unsafe { (*t.cast::<Tagged>()).id };
         // SAFETY: done with the timer.
         unsafe { Timer::fire_done(t) };
         FIRED.with(|f| f.borrow_mut().push(id));
@@ -301,7 +301,7 @@ mod tests {
         let timers: Vec<Tagged> = (0..n).map(|id| Tagged { timer: Timer::new(record), id }).collect();
         for (i, t) in timers.iter().enumerate() {
             // SAFETY: idle timers that outlive the heap's use of them.
-            unsafe { heap.add(&t.timer as *const Timer as *mut Timer, deadline(i)) };
+            unsafe { heap.add(ptr::from_ref(t).cast(), deadline(i)) };
         }
         // Stop every third timer (from anywhere in the heap).
         for t in timers.iter().step_by(3) {

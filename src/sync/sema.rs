@@ -81,7 +81,7 @@ pub fn acquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         // SAFETY: bucket lock held; w stays on our stack until unparked.
         unsafe {
             enqueue(b, &mut w, lifo);
-            w.parker.park(reason, unlock_bucket, b as *const Bucket as *mut (), None);
+            w.parker.park(reason, unlock_bucket, ptr::from_ref(b).cast_mut().cast(), None);
         }
         if w.handed.load(Ordering::Acquire) != 0 || try_acquire(addr) {
             return;

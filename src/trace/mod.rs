@@ -81,9 +81,9 @@ mod json;
 mod ring;
 mod schedtrace;
 
-use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use crate::cell::AtomicRef;
 use crate::clock;
 use crate::config::MAX_PROCS;
 use crate::sched::g::{G, NAME_LEN, WaitReason};
@@ -189,7 +189,7 @@ struct PTrack {
     seq: AtomicU32,
     /// Id of the goroutine running (0: no open slice).
     gid: AtomicU64,
-    g: AtomicPtr<G>,
+    g: AtomicRef<G>,
     start: AtomicI64,
     name_len: AtomicU8,
     name: [AtomicU64; NAME_LEN / 8],
@@ -200,7 +200,7 @@ impl PTrack {
         PTrack {
             seq: AtomicU32::new(0),
             gid: AtomicU64::new(0),
-            g: AtomicPtr::new(ptr::null_mut()),
+            g: AtomicRef::none(),
             start: AtomicI64::new(0),
             name_len: AtomicU8::new(0),
             name: [const { AtomicU64::new(0) }; NAME_LEN / 8],
@@ -222,14 +222,14 @@ impl PTrack {
     }
 
     /// Opens a slice for `g` at `now` (the P's holder only).
-    fn open(&self, g: &G, gid: u64, now: i64) {
+    fn open(&self, g: &'static G, gid: u64, now: i64) {
         // SAFETY: a G's name is written only before it is first queued; `g`
         // is running on this P now, so nobody writes it.
         let bytes: [u8; NAME_LEN] = unsafe { *g.name.as_ptr() };
         let len = bytes.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
         self.write_begin();
         self.gid.store(gid, Ordering::Relaxed);
-        self.g.store(g as *const G as *mut G, Ordering::Relaxed);
+        self.g.store(Some(g), Ordering::Relaxed);
         self.start.store(now, Ordering::Relaxed);
         self.name_len.store(len as u8, Ordering::Relaxed);
         for (i, w) in self.name.iter().enumerate() {
@@ -258,7 +258,7 @@ impl PTrack {
         let rec = self.as_rec(tid, now, why);
         self.write_begin();
         self.gid.store(0, Ordering::Relaxed);
-        self.g.store(ptr::null_mut(), Ordering::Relaxed);
+        self.g.store(None, Ordering::Relaxed);
         self.write_end();
         rec
     }
@@ -350,11 +350,11 @@ fn name_m_track(r: &Ring, id: u32, may_flush: bool) {
 /// Opens a slice for `g` on `p` unless one is already open for it; a slice
 /// of another goroutine still open there is closed as superseded.
 /// Async-signal-safe (never flushes).
-fn start_on(p: &P, g: &G, now: i64) {
+fn start_on(p: &P, g: &'static G, now: i64) {
     let t = &PTRACKS[p.id as usize];
     let gid = g.id();
     let open = t.gid.load(Ordering::Relaxed);
-    if open == gid && ptr::eq(t.g.load(Ordering::Relaxed), g) {
+    if open == gid && t.g.is(g, Ordering::Relaxed) {
         return;
     }
     if open != 0 {
@@ -375,19 +375,13 @@ fn stop_on(p: &P, gid: u64, now: i64, why: u8, arg: u64, may_flush: bool) -> boo
     true
 }
 
-fn g_ref<'a>(g: *mut G) -> Option<&'a G> {
-    // SAFETY: Gs are never freed; hooks are handed live Gs (or null).
-    unsafe { g.as_ref() }
-}
-
 #[cold]
 #[inline(never)]
-fn go_create_slow(g: *mut G) {
-    let Some(gr) = g_ref(g) else { return };
+fn go_create_slow(g: &G) {
     let mut rec = Rec::new(K_INSTANT, I_GO_CREATE, current_p_tid(), clock::now());
-    rec.gid = gr.id();
+    rec.gid = g.id();
     // SAFETY: the spawner wrote the name just now and has not queued the G.
-    let bytes: [u8; NAME_LEN] = unsafe { *gr.name.as_ptr() };
+    let bytes: [u8; NAME_LEN] = unsafe { *g.name.as_ptr() };
     rec.name_len = bytes.iter().position(|&b| b == 0).unwrap_or(NAME_LEN) as u8;
     rec.name = bytes;
     emit(&rec, true);
@@ -395,41 +389,37 @@ fn go_create_slow(g: *mut G) {
 
 #[cold]
 #[inline(never)]
-fn go_start_slow(p: &P, g: *mut G) {
-    let Some(gr) = g_ref(g) else { return };
+fn go_start_slow(p: &P, g: &'static G) {
     name_p_track(p.id, false);
-    start_on(p, gr, clock::now());
+    start_on(p, g, clock::now());
 }
 
 #[cold]
 #[inline(never)]
-fn go_stop_slow(p: &P, g: *mut G) {
-    let Some(gr) = g_ref(g) else { return };
+fn go_stop_slow(p: &P, g: &G) {
     // switch_away sets the M's tail just before calling us: it says why.
     let (why, arg) = match m::current().map(|m| m.tail()) {
-        Some(Tail::Park(..)) => (W_PARKED, gr.wait_reason.load(Ordering::Relaxed) as u64),
+        Some(Tail::Park(..)) => (W_PARKED, g.wait_reason.load(Ordering::Relaxed) as u64),
         Some(Tail::Requeue(_)) => (W_YIELD, 0),
         Some(Tail::RequeueGlobal(_)) => (W_PREEMPT_COOP, 0),
         Some(Tail::Exit(_)) => (W_EXIT, 0),
         _ => (W_UNKNOWN, 0),
     };
-    stop_on(p, gr.id(), clock::now(), why, arg, true);
+    stop_on(p, g.id(), clock::now(), why, arg, true);
 }
 
 #[cold]
 #[inline(never)]
-fn unpark_slow(g: *mut G) {
-    let Some(gr) = g_ref(g) else { return };
-    instant(I_UNPARK, current_p_tid(), gr.id(), NO_M, true);
+fn unpark_slow(g: &G) {
+    instant(I_UNPARK, current_p_tid(), g.id(), NO_M, true);
 }
 
 #[cold]
 #[inline(never)]
-fn preempt_slow(m: &M, g: *mut G, async_: bool) {
-    let Some(gr) = g_ref(g) else { return };
+fn preempt_slow(m: &M, g: &G, async_: bool) {
     let tid = m.p().map_or(M_TID_BASE + m.id, |p| p.id);
     if !async_ {
-        instant(I_PREEMPT_COOP, tid, gr.id(), m.id as u64, true);
+        instant(I_PREEMPT_COOP, tid, g.id(), m.id as u64, true);
         return;
     }
     // In the signal handler, after the goroutine was resumed.
@@ -439,21 +429,20 @@ fn preempt_slow(m: &M, g: *mut G, async_: bool) {
     }
     // No preempt_async for this stop: mark it late rather than never.
     let mut rec = Rec::new(K_INSTANT, I_PREEMPT_ASYNC, tid, clock::now());
-    rec.gid = gr.id();
+    rec.gid = g.id();
     rec.arg = m.id as u64;
     emit_to(r, &rec, false);
 }
 
 #[cold]
 #[inline(never)]
-fn preempt_async_slow(m: &M, p: Option<&P>, g: *mut G) {
-    let Some(gr) = g_ref(g) else { return };
+fn preempt_async_slow(m: &M, p: Option<&P>, g: &G) {
     let Some(r) = ring::current() else { return };
     r.async_marked.store(true, Ordering::Relaxed);
     let now = clock::now();
     let tid = match p {
         Some(p) => {
-            stop_on(p, gr.id(), now, W_PREEMPT_ASYNC, 0, false);
+            stop_on(p, g.id(), now, W_PREEMPT_ASYNC, 0, false);
             p.id
         }
         None => {
@@ -462,7 +451,7 @@ fn preempt_async_slow(m: &M, p: Option<&P>, g: *mut G) {
         }
     };
     let mut rec = Rec::new(K_INSTANT, I_PREEMPT_ASYNC, tid, now);
-    rec.gid = gr.id();
+    rec.gid = g.id();
     rec.arg = m.id as u64;
     emit_to(r, &rec, false);
 }
@@ -506,12 +495,11 @@ fn stw_end_slow() {
 
 #[cold]
 #[inline(never)]
-fn blocking_slow(g: *mut G, begin: bool) {
-    let Some(gr) = g_ref(g) else { return };
+fn blocking_slow(g: &'static G, begin: bool) {
     let Some(m) = m::current() else { return };
     let Some(r) = ring::current() else { return };
     let now = clock::now();
-    let gid = gr.id();
+    let gid = g.id();
     let p = m.p();
     if begin {
         if let Some(p) = p {
@@ -530,7 +518,7 @@ fn blocking_slow(g: *mut G, begin: bool) {
         rec.gid = gid;
         rec.arg = m.id as u64;
         // SAFETY: the running goroutine's name; nobody writes it now.
-        let bytes: [u8; NAME_LEN] = unsafe { *gr.name.as_ptr() };
+        let bytes: [u8; NAME_LEN] = unsafe { *g.name.as_ptr() };
         rec.name_len = bytes.iter().position(|&b| b == 0).unwrap_or(NAME_LEN) as u8;
         rec.name = bytes;
         emit_to(r, &rec, true);
@@ -538,7 +526,7 @@ fn blocking_slow(g: *mut G, begin: bool) {
     if let Some(p) = p {
         instant(I_BLOCK_END, p.id, gid, m.id as u64, true);
         name_p_track(p.id, true);
-        start_on(p, gr, now);
+        start_on(p, g, now);
     }
 }
 
@@ -547,7 +535,7 @@ fn blocking_slow(g: *mut G, begin: bool) {
 
 /// A goroutine was created (any thread, with or without a P).
 #[inline]
-pub fn go_create(g: *mut G) {
+pub fn go_create(g: &G) {
     if enabled() {
         go_create_slow(g);
     }
@@ -556,7 +544,7 @@ pub fn go_create(g: *mut G) {
 /// `p` starts running `g` (also from the SIGURG handler, via
 /// `sched::resume_bound`). Async-signal-safe.
 #[inline]
-pub fn go_start(p: &P, g: *mut G) {
+pub fn go_start(p: &P, g: &'static G) {
     if enabled() {
         go_start_slow(p, g);
     }
@@ -564,7 +552,7 @@ pub fn go_start(p: &P, g: *mut G) {
 
 /// `g` stops running on `p`; the M's `tail` (set by `switch_away`) says why.
 #[inline]
-pub fn go_stop(p: &P, g: *mut G) {
+pub fn go_stop(p: &P, g: &G) {
     if enabled() {
         go_stop_slow(p, g);
     }
@@ -572,11 +560,11 @@ pub fn go_stop(p: &P, g: *mut G) {
 
 /// `g` is exiting; its slice closes in the `go_stop` that follows.
 #[inline]
-pub fn go_end(_m: &M, _g: *mut G) {}
+pub fn go_end(_m: &M, _g: &G) {}
 
 /// `g` was made runnable (any thread, including plain threads and sysmon).
 #[inline]
-pub fn unpark(g: *mut G) {
+pub fn unpark(g: &G) {
     if enabled() {
         unpark_slow(g);
     }
@@ -588,7 +576,7 @@ pub fn unpark(g: *mut G) {
 /// `g` resumed, and marks the preemption at that late time unless
 /// `preempt_async` already did. Async-signal-safe.
 #[inline]
-pub fn preempt(m: &M, g: *mut G, async_: bool) {
+pub fn preempt(m: &M, g: &G, async_: bool) {
     if enabled() {
         preempt_slow(m, g, async_);
     }
@@ -598,7 +586,7 @@ pub fn preempt(m: &M, g: *mut G, async_: bool) {
 /// one) is about to be handed on. Call with `m` still holding `p`.
 /// Async-signal-safe, lock-free: may be called under the scheduler lock.
 #[inline]
-pub fn preempt_async(m: &M, p: Option<&P>, g: *mut G) {
+pub fn preempt_async(m: &M, p: Option<&P>, g: &G) {
     if enabled() {
         preempt_async_slow(m, p, g);
     }
@@ -632,7 +620,7 @@ pub fn stw_end() {
 /// The running goroutine entered (`begin`) or left a marked blocking call.
 /// On `begin` the M still holds its P; on the way out it holds a P again.
 #[inline]
-pub fn blocking(g: *mut G, begin: bool) {
+pub fn blocking(g: &'static G, begin: bool) {
     if enabled() {
         blocking_slow(g, begin);
     }

@@ -37,6 +37,7 @@ use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering, compiler_fence,
 };
 
+use crate::cell::AtomicRef;
 use crate::sched::g::NAME_LEN;
 use crate::sched::m;
 
@@ -76,7 +77,7 @@ impl Rec {
 
 pub struct Ring {
     /// Next ring on the all-rings list (set before the ring is published).
-    next: AtomicPtr<Ring>,
+    next: AtomicRef<Ring>,
     /// The owner is inside `push` (see the module comment). Owner only.
     busy: AtomicBool,
     /// Records written: published by the producer with Release.
@@ -106,7 +107,7 @@ pub struct Ring {
 // only [tail, head)); `text` belongs to the holder of `flushing`.
 unsafe impl Sync for Ring {}
 
-static ALL: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+static ALL: AtomicRef<Ring> = AtomicRef::none();
 /// Events dropped because their thread had no ring (table full, no memory).
 pub static NO_RING_DROPS: AtomicU64 = AtomicU64::new(0);
 
@@ -137,7 +138,7 @@ fn new_ring() -> Option<&'static Ring> {
     loop {
         r.next.store(head, Ordering::Relaxed);
         // Release: a thread walking the list sees the initialised ring.
-        match ALL.compare_exchange_weak(head, r as *const Ring as *mut Ring, Ordering::Release, Ordering::Relaxed) {
+        match ALL.compare_exchange_weak(head, Some(r), Ordering::Release, Ordering::Relaxed) {
             Ok(_) => return Some(r),
             Err(h) => head = h,
         }
@@ -146,9 +147,9 @@ fn new_ring() -> Option<&'static Ring> {
 
 /// Calls `f` on every ring ever made.
 pub fn for_each(mut f: impl FnMut(&'static Ring)) {
+    // `next` was set before publication.
     let mut cur = ALL.load(Ordering::Acquire);
-    // SAFETY: rings are never freed; `next` was set before publication.
-    while let Some(r) = unsafe { cur.as_ref() } {
+    while let Some(r) = cur {
         f(r);
         cur = r.next.load(Ordering::Relaxed);
     }
@@ -157,7 +158,8 @@ pub fn for_each(mut f: impl FnMut(&'static Ring)) {
 // --- Rings of Ms: a two-level table indexed by M id. ---
 
 const CHUNK: usize = 1024;
-type Chunk = [AtomicPtr<Ring>; CHUNK];
+/// All-zero is valid: every slot None.
+type Chunk = [AtomicRef<Ring>; CHUNK];
 /// Covers M ids below 1024 * 1024 (`maxthreads` is at most 1,000,000).
 static MTAB: [AtomicPtr<Chunk>; 1024] = [const { AtomicPtr::new(ptr::null_mut()) }; 1024];
 
@@ -179,14 +181,13 @@ pub fn of_m(id: u32) -> Option<&'static Ring> {
             }
         }
     }
-    // SAFETY: chunks are never freed.
+    // SAFETY: published chunks are never freed.
     let slot = unsafe { &(*chunk)[lo] };
-    // SAFETY: rings are never freed.
-    if let Some(r) = unsafe { slot.load(Ordering::Acquire).as_ref() } {
+    if let Some(r) = slot.load(Ordering::Acquire) {
         return Some(r);
     }
     let r = new_ring()?;
-    slot.store(r as *const Ring as *mut Ring, Ordering::Release);
+    slot.store(Some(r), Ordering::Release);
     Some(r)
 }
 
@@ -205,7 +206,7 @@ pub fn of_m(id: u32) -> Option<&'static Ring> {
 const TID_SLOTS: usize = 4096;
 /// Thread id owning each slot (0: free). Slots are never freed.
 static TID_KEYS: [AtomicI32; TID_SLOTS] = [const { AtomicI32::new(0) }; TID_SLOTS];
-static TID_RINGS: [AtomicPtr<Ring>; TID_SLOTS] = [const { AtomicPtr::new(ptr::null_mut()) }; TID_SLOTS];
+static TID_RINGS: [AtomicRef<Ring>; TID_SLOTS] = [const { AtomicRef::none() }; TID_SLOTS];
 
 /// The ring of a thread that is not an M (None if the table is full or
 /// memory ran out: the event is dropped). No allocation, no lock.
@@ -222,15 +223,15 @@ fn of_plain_thread() -> Option<&'static Ring> {
             match key.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     let r = new_ring()?;
-                    TID_RINGS[slot].store(r as *const Ring as *mut Ring, Ordering::Release);
+                    TID_RINGS[slot].store(Some(r), Ordering::Release);
                     return Some(r);
                 }
                 Err(other) => owner = other,
             }
         }
         if owner == tid {
-            // SAFETY: rings are never freed; null only if making it failed.
-            return unsafe { TID_RINGS[slot].load(Ordering::Acquire).as_ref() };
+            // None only if making it failed.
+            return TID_RINGS[slot].load(Ordering::Acquire);
         }
     }
     None

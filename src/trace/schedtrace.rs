@@ -47,10 +47,11 @@
 //! one block is not an atomic snapshot (Go's isn't either).
 
 use core::fmt::Write as _;
+use core::ptr;
 use core::sync::atomic::Ordering;
 
 use crate::sched::g::{G, G_IDLE, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, NAME_LEN};
-use crate::sched::m::{U_BLOCKING, U_LOST, U_RUNTIME, U_USER, ustate_kind};
+use crate::sched::m::{M, U_BLOCKING, U_LOST, U_RUNTIME, U_USER, ustate_kind};
 use crate::sched::p::{P_IDLE, P_RUNNING, P_STOPPED};
 use crate::sched::{SCHED, all_ms, allp, nprocs};
 
@@ -83,9 +84,8 @@ pub fn schedtrace(uptime_ns: i64, detail: bool) {
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), out.as_bytes());
 }
 
-fn m_id(m: *mut crate::sched::m::M) -> i64 {
-    // SAFETY: Ms are never freed.
-    unsafe { m.as_ref() }.map_or(-1, |m| m.id as i64)
+fn m_id(m: Option<&M>) -> i64 {
+    m.map_or(-1, |m| m.id as i64)
 }
 
 fn detail_lines(out: &mut String) {
@@ -107,8 +107,14 @@ fn detail_lines(out: &mut String) {
             p.runq.len() + p.runq.has_next() as u32,
         );
     }
-    let mut known: Vec<*mut G> = Vec::new();
+    let mut known: Vec<&'static G> = Vec::new();
+    // Addresses of the Gs in `known`.
     let mut seen = std::collections::HashSet::new();
+    let mut note = |g: &'static G| {
+        if seen.insert(ptr::from_ref(g)) {
+            known.push(g);
+        }
+    };
     let mut ms: Vec<_> = all_ms().collect();
     ms.sort_by_key(|m| m.id);
     for m in &ms {
@@ -134,19 +140,11 @@ fn detail_lines(out: &mut String) {
                 _ => "?",
             },
         );
-        for g in [curg, lockedg] {
-            if !g.is_null() && seen.insert(g) {
-                known.push(g);
-            }
-        }
+        curg.into_iter().chain(lockedg).for_each(&mut note);
     }
     // Local run queues: racy walks (the owners keep running).
     for id in 0..nprocs() {
-        allp(id).runq.for_each(|g| {
-            if seen.insert(g) {
-                known.push(g);
-            }
-        });
+        allp(id).runq.for_each(&mut note);
     }
     // Global and wake queues, under the scheduler lock (a short walk, at
     // most MAX_QUEUED entries listed).
@@ -155,39 +153,29 @@ fn detail_lines(out: &mut String) {
         let mut lk = crate::sched::lock();
         let st = lk.st();
         let mut listed = 0;
-        for q in [&st.runq, &st.wakeq] {
-            let mut cur = q.peek();
-            while let Some(g) = cur {
-                if listed < MAX_QUEUED {
-                    if seen.insert(g) {
-                        known.push(g);
-                    }
-                    listed += 1;
-                } else {
-                    unlisted += 1;
-                }
-                // SAFETY: queued Gs are live; their links are stable under the lock.
-                let next = unsafe { (*g).schedlink.load(Ordering::Relaxed) };
-                cur = (!next.is_null()).then_some(next);
+        for g in st.runq.iter().chain(st.wakeq.iter()) {
+            if listed < MAX_QUEUED {
+                note(g);
+                listed += 1;
+            } else {
+                unlisted += 1;
             }
         }
     }
     for g in known {
-        // SAFETY: Gs are never freed.
-        let gr = unsafe { &*g };
-        let status = gr.status.load(Ordering::Relaxed);
+        let status = g.status.load(Ordering::Relaxed);
         let state = match status {
             G_IDLE => "idle",
             G_RUNNABLE => "runnable",
             G_RUNNING => "running",
-            G_WAITING => super::wait_str(gr.wait_reason.load(Ordering::Relaxed)),
+            G_WAITING => super::wait_str(g.wait_reason.load(Ordering::Relaxed)),
             G_PREEMPTED => "preempted",
             _ => "?",
         };
-        let running_on = ms.iter().find(|m| m.curg.load(Ordering::Relaxed) == g).map_or(-1, |m| m.id as i64);
-        let locked_to = ms.iter().find(|m| m.lockedg.load(Ordering::Relaxed) == g).map_or(-1, |m| m.id as i64);
-        let _ = write!(out, "  G{}: status={}({}) m={} lockedm={}", gr.id(), status, state, running_on, locked_to);
-        let name = racy_name(gr);
+        let running_on = ms.iter().find(|m| m.curg.is(g, Ordering::Relaxed)).map_or(-1, |m| m.id as i64);
+        let locked_to = ms.iter().find(|m| m.lockedg.is(g, Ordering::Relaxed)).map_or(-1, |m| m.id as i64);
+        let _ = write!(out, "  G{}: status={}({}) m={} lockedm={}", g.id(), status, state, running_on, locked_to);
+        let name = racy_name(g);
         if !name.is_empty() {
             let _ = write!(out, " name={name}");
         }
@@ -198,9 +186,8 @@ fn detail_lines(out: &mut String) {
     }
 }
 
-fn g_id(g: *mut G) -> i64 {
-    // SAFETY: Gs are never freed.
-    unsafe { g.as_ref() }.map_or(-1, |g| g.id() as i64)
+fn g_id(g: Option<&G>) -> i64 {
+    g.map_or(-1, |g| g.id() as i64)
 }
 
 /// A goroutine's name read from another thread. The name is written only
