@@ -91,31 +91,45 @@ impl<T: 'static> AtomicRef<T> {
     }
 }
 
+/// A field with a single owner at any moment, written where the field is
+/// declared ("Owner: ..."). Reading and writing it is `unsafe`: the caller
+/// states, at the call, why it is the owner.
+///
+/// Owners are of several kinds (a thread, the M holding a P, a goroutine
+/// that moves between threads, the holder of a lock, sysmon), so there is
+/// no single identity a debug build could record and check; and a checked
+/// API would still be unsound in release builds. The proof stays at the
+/// call.
 #[repr(transparent)]
 pub struct OwnedCell<T>(UnsafeCell<T>);
 
-// SAFETY: every OwnedCell field documents its single owner; the owner is the
-// only context that reads or writes it, so no data race is possible.
+// SAFETY: every access is by the field's single owner (each accessor is
+// unsafe and requires it), so no data race is possible.
 unsafe impl<T> Sync for OwnedCell<T> {}
 
 impl<T: Copy> OwnedCell<T> {
-    #[inline]
-    pub fn get(&self) -> T {
-        // SAFETY: only the owner calls this (see the field's documentation).
+    /// # Safety
+    /// The caller is the field's owner.
+    #[inline(always)]
+    pub unsafe fn get(&self) -> T {
+        // SAFETY: only the owner reads or writes the value (caller).
         unsafe { *self.0.get() }
     }
 
-    #[inline]
-    pub fn set(&self, v: T) {
-        // SAFETY: as above.
+    /// # Safety
+    /// The caller is the field's owner.
+    #[inline(always)]
+    pub unsafe fn set(&self, v: T) {
+        // SAFETY: as in `get`.
         unsafe { *self.0.get() = v }
     }
 
-    #[inline]
-    pub fn replace(&self, v: T) -> T {
-        let old = self.get();
-        self.set(v);
-        old
+    /// # Safety
+    /// The caller is the field's owner.
+    #[inline(always)]
+    pub unsafe fn replace(&self, v: T) -> T {
+        // SAFETY: as in `get`.
+        unsafe { core::ptr::replace(self.0.get(), v) }
     }
 }
 
@@ -135,6 +149,8 @@ impl<T> OwnedCell<T> {
         unsafe { &mut *self.0.get() }
     }
 
+    /// The field's address, for the owner's raw accesses (a context switch
+    /// saving a stack pointer, a system call filling a CPU mask).
     pub fn as_ptr(&self) -> *mut T {
         self.0.get()
     }

@@ -11,6 +11,7 @@
 //! `// SAFETY:` line.
 
 #![allow(non_camel_case_types)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod arch;
 mod cell;
@@ -63,9 +64,12 @@ pub fn fastrand() -> u32 {
         })
     }
     let Some(m) = sched::m::current() else { return on_thread() };
-    let x = step(m.rand.get());
-    m.rand.set(x);
-    x
+    // SAFETY: m is this thread's M, which owns its state.
+    unsafe {
+        let x = step(m.rand.get());
+        m.rand.set(x);
+        x
+    }
 }
 
 /// A uniform-enough random number in `0..n` (Lemire's multiply-shift: no

@@ -87,8 +87,8 @@ fn stop_world(take_handoffs: bool) -> i32 {
             sched::stop_p(&mut lk, p);
         }
         // Ps waiting for the chores thread to make them an M.
-        while let Some(p) = lk.st().pstart {
-            lk.st().pstart = p.link.load(Ordering::Relaxed);
+        while let Some(p) = lk.pstart {
+            lk.pstart = p.link.load(Ordering::Relaxed);
             if p.start_spinning.load(Ordering::Relaxed) {
                 SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
@@ -211,7 +211,7 @@ fn restart_ps() {
             if p.status.load(Ordering::Relaxed) != P_STOPPED {
                 continue;
             }
-            let st = lk.st();
+            let st = &mut *lk;
             if !p.runq.is_empty() || st.runq.len > nwork || st.wakeq.len > 0 {
                 p.link.store(with_work, Ordering::Relaxed);
                 with_work = Some(p);

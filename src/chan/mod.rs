@@ -39,9 +39,8 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::alloc::Layout;
 
 use self::wait::{Sudog, TIMED_OUT, Wait, WaitQ};
-use crate::cell::OwnedCell;
 use crate::clock;
-use crate::futex::RtLock;
+use crate::futex::{Locked, LockedGuard};
 use crate::sched::g::WaitReason;
 use crate::sched::timer::Timer;
 use crate::sched::{self, m, sysmon};
@@ -59,14 +58,13 @@ const BUF_ALIGN: usize = 16;
 #[repr(C)]
 pub struct Chan {
     magic: AtomicU32,
-    lock: RtLock,
+    /// The channel's lock (first, see above) and what it guards.
+    st: Locked<State>,
     refs: AtomicUsize,
     elem_size: usize,
     cap: usize,
     /// Buffered elements; written under the lock, read racily by `len`.
     count: AtomicUsize,
-    /// Owner: `lock`.
-    st: OwnedCell<State>,
 }
 
 struct State {
@@ -80,8 +78,10 @@ struct State {
     recvq: WaitQ,
 }
 
-// SAFETY: shared fields are atomics or guarded by `lock`.
+// SAFETY: shared fields are atomics or guarded by the lock; `State`'s raw
+// pointers (the buffer, queued waiters) are reached only under it.
 unsafe impl Sync for Chan {}
+// SAFETY: as above.
 unsafe impl Send for Chan {}
 
 /// How long an operation may block.
@@ -131,11 +131,10 @@ impl Chan {
         let c = Box::new(Chan {
             magic: AtomicU32::new(MAGIC),
             refs: AtomicUsize::new(1),
-            lock: RtLock::new(),
             elem_size,
             cap,
             count: AtomicUsize::new(0),
-            st: OwnedCell::new(State {
+            st: Locked::new(State {
                 closed: false,
                 orphaned: false,
                 buf,
@@ -187,10 +186,10 @@ impl Chan {
         }
         self.magic.store(DEAD, Ordering::Relaxed);
         let _rt = sched::enter(); // runtime locks are taken inside the runtime
-        let st = self.lock();
+        let mut st = self.st.lock();
         let returning = st.sendq.returning() + st.recvq.returning();
         st.orphaned = returning > 0;
-        self.unlock();
+        drop(st);
         if returning == 0 {
             // SAFETY: no references and no returning waiters: nobody else
             // can reach the channel.
@@ -205,11 +204,11 @@ impl Chan {
     /// `sd` was queued here with `returns` set and not claimed through this
     /// channel; after this the caller must not touch the channel again.
     unsafe fn unlink_returning(&self, sd: *mut Sudog, send: bool) {
-        let st = self.lock();
+        let mut st = self.st.lock();
         // SAFETY: lock held; per the caller.
         unsafe { if send { st.sendq.remove(sd) } else { st.recvq.remove(sd) } }
         let free = st.orphaned && st.sendq.returning() + st.recvq.returning() == 0;
-        self.unlock();
+        drop(st);
         if free {
             // SAFETY: orphaned (no references) and this was the last
             // returning waiter.
@@ -220,27 +219,16 @@ impl Chan {
     /// # Safety
     /// Nobody else can reach the channel any more.
     unsafe fn free(&self) {
-        // SAFETY: per the caller.
+        let buf = self.st.lock().buf;
+        // SAFETY: nobody else can reach the channel (per the caller); `buf`
+        // was allocated by `make` with this layout, and the channel by
+        // `make` as a Box.
         unsafe {
-            let st = self.st.get_mut();
-            if !st.buf.is_null() {
-                std::alloc::dealloc(st.buf, Layout::from_size_align_unchecked(self.elem_size * self.cap, BUF_ALIGN));
+            if !buf.is_null() {
+                std::alloc::dealloc(buf, Layout::from_size_align_unchecked(self.elem_size * self.cap, BUF_ALIGN));
             }
             drop(Box::from_raw(ptr::from_ref(self).cast_mut()));
         }
-    }
-
-    /// Locks the channel; the state is exclusively ours until `unlock`.
-    #[allow(clippy::mut_from_ref)]
-    fn lock(&self) -> &mut State {
-        self.lock.lock();
-        // SAFETY: lock held.
-        unsafe { self.st.get_mut() }
-    }
-
-    fn unlock(&self) {
-        // SAFETY: callers pair this with `lock`.
-        unsafe { self.lock.unlock() }
     }
 
     /// Copies one element; a null pointer on either side skips the copy.
@@ -364,10 +352,10 @@ impl Chan {
     #[inline(always)]
     fn op(&self, elem: *mut u8, block: Block, send: bool) -> i32 {
         let _rt = sched::enter();
-        let st = self.lock();
-        let done = if send { self.try_send_locked(st, elem) } else { self.try_recv_locked(st, elem) };
+        let mut st = self.st.lock();
+        let done = if send { self.try_send_locked(&mut st, elem) } else { self.try_recv_locked(&mut st, elem) };
         if let Some((r, waiter)) = done {
-            self.unlock();
+            drop(st);
             if let Some(w) = waiter {
                 // SAFETY: claimed in try_*_locked.
                 unsafe { (*w).wait().complete((*w).case, false) };
@@ -375,7 +363,7 @@ impl Chan {
             return r;
         }
         if block == Block::Never {
-            self.unlock();
+            drop(st);
             return libc::EAGAIN;
         }
         self.wait_locked(st, elem, block, send)
@@ -385,7 +373,7 @@ impl Chan {
     /// and nothing ready. Inlined into the C entry point: see "Resuming"
     /// in the module comment.
     #[inline(always)]
-    fn wait_locked(&self, st: &mut State, elem: *mut u8, block: Block, send: bool) -> i32 {
+    fn wait_locked(&self, mut st: LockedGuard<'_, State>, elem: *mut u8, block: Block, send: bool) -> i32 {
         // A timed wait comes back to unlink itself if it times out.
         let timed = block != Block::Forever;
         let wait = Wait::new(timed);
@@ -393,6 +381,7 @@ impl Chan {
         // SAFETY: lock held; `sd` lives until we return, after the wait.
         unsafe { if send { st.sendq.enqueue(&mut sd) } else { st.recvq.enqueue(&mut sd) } }
         let reason = if send { WaitReason::ChanSend } else { WaitReason::ChanRecv };
+        st.leak(); // the park's tail unlocks
         block_on(&wait, &[self], block.deadline(), reason);
         if wait.fired.get() == TIMED_OUT {
             // SAFETY: sd is ours, returning, and the timer claimed it.
@@ -409,9 +398,8 @@ impl Chan {
     /// element, every blocked sender EPIPE. EPIPE if already closed.
     pub fn close(&self) -> i32 {
         let _rt = sched::enter();
-        let st = self.lock();
+        let mut st = self.st.lock();
         if st.closed {
-            self.unlock();
             return libc::EPIPE;
         }
         st.closed = true;
@@ -428,7 +416,7 @@ impl Chan {
                 woken.enqueue(s);
             }
         }
-        self.unlock();
+        drop(st);
         // SAFETY: the list is ours; each waiter stays alive until completed,
         // and we unlink it before completing it.
         unsafe {
@@ -451,6 +439,11 @@ fn block_on(wait: &Wait, chans: &[&Chan], deadline: Option<i64>, reason: WaitRea
         chans: &'a [&'a Chan],
         deadline: Option<i64>,
     }
+    /// The park's tail: arms the timeout and unlocks the channels.
+    ///
+    /// # Safety
+    /// `arg` is the parked waiter's Ctx; its channels are locked with their
+    /// guards leaked.
     unsafe fn after_park(arg: *mut ()) {
         // SAFETY: the waiter's Ctx, alive while it is parked.
         let ctx = unsafe { &*arg.cast::<Ctx>() };
@@ -467,7 +460,9 @@ fn block_on(wait: &Wait, chans: &[&Chan], deadline: Option<i64>, reason: WaitRea
             sysmon::timer_added(d);
         }
         for c in ctx.chans {
-            c.unlock();
+            // SAFETY: the waiter locked every channel and leaked the guards
+            // for us; it reads no channel state until woken.
+            unsafe { c.st.unlock() };
         }
         // Release: our last touch of the waiter's memory.
         ctx.wait.tail_done.store(true, Ordering::Release);

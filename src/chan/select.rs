@@ -64,8 +64,8 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
         };
         let case = &cases[i];
         let c = case.chan.expect("a ready case has a channel");
-        // SAFETY: c is locked.
-        let st = unsafe { c.st.get_mut() };
+        // SAFETY: c is locked (lock_all) and nothing else refers to its state.
+        let st = unsafe { c.st.data() };
         let done = if case.send { c.try_send_locked(st, case.elem) } else { c.try_recv_locked(st, case.elem) };
         if let Some((r, waiter)) = done {
             unlock_all(locks);
@@ -88,9 +88,10 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
     for (i, case) in cases.iter().enumerate() {
         let Some(c) = case.chan else { continue };
         let sd = sudogs[i].write(Sudog::new(&wait, case.elem, i, true));
-        // SAFETY: c is locked; the sudog lives in this frame until unlinked below.
+        // SAFETY: c is locked (lock_all) and nothing else refers to its
+        // state; the sudog lives in this frame until unlinked below.
         unsafe {
-            let st = c.st.get_mut();
+            let st = c.st.data();
             if case.send { st.sendq.enqueue(sd) } else { st.recvq.enqueue(sd) }
         }
     }
@@ -118,8 +119,8 @@ pub fn select(cases: &[Case], block: Block) -> Result<(usize, i32), i32> {
 /// Whether the case's channel (locked) would let it proceed now.
 #[inline(always)]
 fn looks_ready(case: &Case) -> bool {
-    // SAFETY: the channel is locked.
-    case.chan.is_some_and(|c| c.ready_locked(unsafe { c.st.get_mut() }, case.send))
+    // SAFETY: the channel is locked (lock_all); the reference lives for the call.
+    case.chan.is_some_and(|c| c.ready_locked(unsafe { c.st.data() }, case.send))
 }
 
 /// The distinct channels of `cases` in address order, the order in which
@@ -168,15 +169,18 @@ fn lock_order<'c, 's>(
     unsafe { &*(&inline[..k] as *const [MaybeUninit<&'c Chan>] as *const [&'c Chan]) }
 }
 
+/// Locks every channel of `locks`, keeping the locks past their guards:
+/// `unlock_all`, or the park's tail (`block_on`), releases them.
 fn lock_all(locks: &[&Chan]) {
     for c in locks {
-        c.lock();
+        c.st.lock().leak();
     }
 }
 
 fn unlock_all(locks: &[&Chan]) {
     for c in locks {
-        c.unlock();
+        // SAFETY: locked by lock_all; no reference to the state survives.
+        unsafe { c.st.unlock() };
     }
 }
 

@@ -96,6 +96,9 @@ impl Wait {
 
 /// A goroutine's timeout fired: claim the wait and wake the waiter, which
 /// then unlinks its sudogs itself (no channel lock is taken here).
+///
+/// # Safety
+/// `t` is the timer of a live Wait, firing (see `FireFn`).
 unsafe fn fire_timeout(t: *const Timer) {
     // SAFETY: the timer is the first field of a live Wait (the waiter stops
     // the timer before its Wait goes away), and only goroutines arm timers.
@@ -231,6 +234,8 @@ impl WaitQ {
         self.returning -= 1;
     }
 
+    /// # Safety
+    /// Channel lock held; `s` is queued here.
     unsafe fn unlink(&mut self, s: *mut Sudog) {
         // SAFETY: s is queued here; lock held.
         unsafe {

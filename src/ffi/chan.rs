@@ -171,9 +171,12 @@ pub unsafe extern "C" fn gort_select(cases: *mut gort_case, n: usize, timeout_ns
         if cases.is_null() && n > 0 {
             return -libc::EINVAL;
         }
-        // SAFETY: per the caller, `cases` holds n cases.
-        let cases: &mut [gort_case] =
-            if n == 0 { &mut [] } else { unsafe { core::slice::from_raw_parts_mut(cases, n) } };
+        let cases: &mut [gort_case] = if n == 0 {
+            &mut []
+        } else {
+            // SAFETY: per the caller, `cases` holds n cases.
+            unsafe { core::slice::from_raw_parts_mut(cases, n) }
+        };
         let parse = |gc: &gort_case| -> Option<Case> {
             let send = match gc.op {
                 x if x == gort_op::GORT_SEND as c_int => true,

@@ -64,6 +64,8 @@ pub extern "C" fn gort_main(func: gort_func, arg: *mut c_void) -> c_int {
         arg: *mut c_void,
         done: WaitGroup,
     }
+    /// # Safety
+    /// `call` is gort_main's MainCall.
     unsafe extern "C" fn trampoline(call: *mut c_void) {
         // SAFETY: gort_main's frame outlives the goroutine (it waits on `done`).
         let call = unsafe { &*(call as *const MainCall) };

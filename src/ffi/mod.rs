@@ -38,7 +38,8 @@ pub(crate) const EBUG: i32 = libc::ENOTRECOVERABLE;
 #[inline]
 fn errno_ptr() -> *mut i32 {
     match crate::sched::m::current() {
-        Some(m) => m.errno_loc.get(),
+        // SAFETY: m is this thread's M, which owns its errno location.
+        Some(m) => unsafe { m.errno_loc.get() },
         // SAFETY: always valid for the calling thread.
         None => unsafe { libc::__errno_location() },
     }

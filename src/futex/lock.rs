@@ -1,5 +1,6 @@
-//! The runtime's internal lock: a three-state futex mutex (Drepper's
-//! "Futexes are tricky", mutex 2) that spins briefly before sleeping.
+//! `Locked<T>`: data guarded by the runtime's internal lock, a three-state
+//! futex mutex (Drepper's "Futexes are tricky", mutex 2) that spins
+//! briefly before sleeping.
 //!
 //! It blocks the OS thread, so it guards only short runtime critical
 //! sections. Every holder on a worker thread is inside the runtime
@@ -16,7 +17,7 @@ const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
 
-pub struct RtLock {
+struct RtLock {
     state: AtomicU32,
 }
 
@@ -71,7 +72,16 @@ impl RtLock {
     }
 }
 
-/// Data guarded by an [`RtLock`].
+/// Data guarded by an [`RtLock`]: the one way the runtime guards data with
+/// a lock (the scheduler's queues and idle lists, channel state, timer
+/// heaps, semaphore buckets, free G lists). `lock` returns a guard; a
+/// lock that must outlive its guard (a park hands the unlock to whoever
+/// runs next, a select holds several channels' locks) is kept with
+/// [`LockedGuard::leak`] and released with [`Locked::unlock`].
+///
+/// `repr(C)` with the lock first: a channel keeps its lock in its first
+/// words (see `Chan`).
+#[repr(C)]
 pub struct Locked<T> {
     lock: RtLock,
     data: UnsafeCell<T>,
@@ -79,25 +89,62 @@ pub struct Locked<T> {
 
 // SAFETY: access to `data` is serialised by `lock`.
 unsafe impl<T: Send> Sync for Locked<T> {}
-unsafe impl<T: Send> Send for Locked<T> {}
 
 impl<T> Locked<T> {
     pub const fn new(v: T) -> Locked<T> {
         Locked { lock: RtLock::new(), data: UnsafeCell::new(v) }
     }
 
+    #[inline]
     pub fn lock(&self) -> LockedGuard<'_, T> {
         self.lock.lock();
         LockedGuard { owner: self }
     }
+
+    /// Releases a lock whose guard was leaked.
+    ///
+    /// # Safety
+    /// The lock is held and its guard was leaked (on this context or
+    /// another: a park hands the unlock to whoever runs next); no reference
+    /// to the data obtained under it is used after this.
+    #[inline]
+    pub unsafe fn unlock(&self) {
+        // SAFETY: held, per the caller.
+        unsafe { self.lock.unlock() }
+    }
+
+    /// The data, for a holder of the lock whose guard was leaked.
+    ///
+    /// # Safety
+    /// The lock is held with its guard leaked, and the caller makes no
+    /// other reference to the data while this one lives.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    pub unsafe fn data(&self) -> &mut T {
+        // SAFETY: per the caller, the lock is held and this is the only
+        // reference.
+        unsafe { &mut *self.data.get() }
+    }
 }
 
+/// The lock of a [`Locked`], held: its data is reachable through the guard,
+/// and dropping the guard releases the lock.
 pub struct LockedGuard<'a, T> {
     owner: &'a Locked<T>,
 }
 
+impl<T> LockedGuard<'_, T> {
+    /// Keeps the lock held after the guard is gone; whoever releases it
+    /// calls [`Locked::unlock`].
+    #[inline]
+    pub fn leak(self) {
+        core::mem::forget(self);
+    }
+}
+
 impl<T> core::ops::Deref for LockedGuard<'_, T> {
     type Target = T;
+    #[inline]
     fn deref(&self) -> &T {
         // SAFETY: the guard proves the lock is held.
         unsafe { &*self.owner.data.get() }
@@ -105,13 +152,16 @@ impl<T> core::ops::Deref for LockedGuard<'_, T> {
 }
 
 impl<T> core::ops::DerefMut for LockedGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard proves the lock is held.
+        // SAFETY: the guard proves the lock is held, and `&mut self` that
+        // no other reference through it lives.
         unsafe { &mut *self.owner.data.get() }
     }
 }
 
 impl<T> Drop for LockedGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the guard proves the lock is held.
         unsafe { self.owner.lock.unlock() }

@@ -3,9 +3,9 @@
 //!
 //! - `wait` and `wake` (this file): thin wrappers over the Linux futex
 //!   system call (private futexes only).
-//! - `lock`: the runtime's internal lock, `RtLock`, and `Locked<T>`, data
-//!   guarded by one: how run queues' global half, idle lists, channel
-//!   state, timer heaps and semaphore buckets are protected.
+//! - `lock`: `Locked<T>`, data guarded by the runtime's internal lock: how
+//!   the global run queues and idle lists, channel state, timer heaps,
+//!   semaphore buckets and free G lists are protected.
 //! - `note`: one-shot wake-ups for OS threads; an M parks on its note.
 //!
 //! The scheduler is built on these; the synchronisation the C API offers
@@ -17,7 +17,7 @@
 mod lock;
 mod note;
 
-pub use self::lock::{Locked, RtLock};
+pub use self::lock::{Locked, LockedGuard};
 pub use self::note::Note;
 
 use core::sync::atomic::AtomicU32;

@@ -77,6 +77,8 @@ pub fn refresh() {
         own: usize,
         first: bool,
     }
+    /// # Safety
+    /// Called by dl_iterate_phdr with a valid `info` and our `Scan`.
     unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, data: *mut libc::c_void) -> i32 {
         // SAFETY: dl_iterate_phdr passes a valid info and our data pointer.
         let (info, scan) = unsafe { (&*info, &mut *(data as *mut Scan)) };

@@ -54,7 +54,7 @@ pub fn resume_bound(m: &'static M, g: &'static G) {
 /// to it, or stopped on it), takes it off the queue and returns that M, to
 /// be handed `p`.
 fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
-    let bm = lk.st().runq.peek()?.bound_m.load(Ordering::Relaxed)?;
+    let bm = lk.runq.peek()?.bound_m.load(Ordering::Relaxed)?;
     globrunq_get(lk, p, false);
     Some(bm)
 }
@@ -64,7 +64,7 @@ fn pop_bound_head(lk: &mut SchedGuard, p: &P) -> Option<&'static M> {
 /// needs no new thread, and making one may have to wait for malloc's lock,
 /// held perhaps by a goroutine further down this very queue.
 pub(super) fn pop_any_bound(lk: &mut SchedGuard) -> Option<&'static M> {
-    let g = lk.st().runq.take_first(|g| !g.bound_m.is_none(Ordering::Relaxed))?;
+    let g = lk.runq.take_first(|g| !g.bound_m.is_none(Ordering::Relaxed))?;
     SCHED.runq_len.fetch_sub(1, Ordering::Relaxed);
     g.bound_m.load(Ordering::Relaxed)
 }
@@ -112,11 +112,11 @@ pub fn stop_preempted(m: &'static M, g: &'static G, p: Option<&'static P>) -> bo
         }
         Some(p) if SCHED.stw_active.load(Ordering::Relaxed) => HandTo::Stopper(p),
         Some(p) => {
-            let st = lk.st();
+            let st = &mut *lk;
             let local_first = st.wakeq.len > 0 || !p.runq.is_empty();
             match if local_first { None } else { pop_bound_head(&mut lk, p) } {
                 Some(bm) => HandTo::BoundM(bm, p),
-                None if local_first || lk.st().runq.len > 0 || others_queued(p) => match midleget(&mut lk) {
+                None if local_first || lk.runq.len > 0 || others_queued(p) => match midleget(&mut lk) {
                     Some(spare) => HandTo::Spare(spare, p),
                     None if let Some(bm) = pop_any_bound(&mut lk) => HandTo::BoundM(bm, p),
                     None => {

@@ -36,8 +36,8 @@ pub fn start_m(p: &'static P, spinning: bool) {
     {
         let mut lk = lock();
         p.start_spinning.store(spinning, Ordering::Relaxed);
-        p.link.store(lk.st().pstart, Ordering::Relaxed);
-        lk.st().pstart = Some(p);
+        p.link.store(lk.pstart, Ordering::Relaxed);
+        lk.pstart = Some(p);
     }
     NOTE.wakeup();
 }
@@ -63,9 +63,9 @@ extern "C" fn chores_main(_: *mut libc::c_void) -> *mut libc::c_void {
         loop {
             let p = {
                 let mut lk = lock();
-                let p = lk.st().pstart;
+                let p = lk.pstart;
                 if let Some(p) = p {
-                    lk.st().pstart = p.link.load(Ordering::Relaxed);
+                    lk.pstart = p.link.load(Ordering::Relaxed);
                 }
                 p
             };

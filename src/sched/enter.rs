@@ -102,8 +102,10 @@ pub(super) fn leave(m: &'static M, g: &'static G) {
         m
     };
     let p = m.p().unwrap();
-    if p.handoff.get() != HANDOFF_NONE {
-        pending_handoff(p);
+    // SAFETY: m, this thread's M, holds p.
+    if unsafe { p.handoff.get() } != HANDOFF_NONE {
+        // SAFETY: as above.
+        unsafe { pending_handoff(p) };
     }
     m.set_ustate(user_state(p));
 }
@@ -111,13 +113,19 @@ pub(super) fn leave(m: &'static M, g: &'static G) {
 /// Back to user code with a goroutine readied by a hand-off still waiting
 /// in `next` (see `ready`): the first time, let it wait; the second time,
 /// the readier is evidently not about to block, so wake a spinning M.
+///
+/// # Safety
+/// The calling thread's M holds `p`.
 #[cold]
-fn pending_handoff(p: &P) {
-    if p.handoff.get() == HANDOFF_READIED {
-        p.handoff.set(HANDOFF_LEFT);
-        return;
+unsafe fn pending_handoff(p: &P) {
+    // SAFETY: the holder of p owns `handoff` (caller).
+    unsafe {
+        if p.handoff.get() == HANDOFF_READIED {
+            p.handoff.set(HANDOFF_LEFT);
+            return;
+        }
+        p.handoff.set(HANDOFF_NONE);
     }
-    p.handoff.set(HANDOFF_NONE);
     if p.runq.has_next() {
         wakep();
     }

@@ -94,8 +94,8 @@ pub struct G {
     /// (`gort_lock_os_thread`) and while its registers are held by a
     /// stopped M (preemption handler, return from a blocking call).
     pub bound_m: AtomicRef<M>,
-    /// `gort_lock_os_thread` depth. Owner: the goroutine.
-    pub locked: OwnedCell<u32>,
+    /// `gort_lock_os_thread` depth. Written by the goroutine only.
+    pub locked: AtomicU32,
     /// `gort_nopreempt_begin` depth. The goroutine writes it; the preemption
     /// handler on the same thread reads it.
     pub nopreempt: AtomicU32,
@@ -122,19 +122,13 @@ impl G {
             arg: OwnedCell::new(ptr::null_mut()),
             schedlink: AtomicRef::none(),
             bound_m: AtomicRef::none(),
-            locked: OwnedCell::new(0),
+            locked: AtomicU32::new(0),
             nopreempt: AtomicU32::new(0),
             blocking: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             wait_reason: AtomicU32::new(0),
             name: OwnedCell::new([0; NAME_LEN]),
         }
-    }
-
-    /// A G that owns no stack, for tests of the structures that queue Gs.
-    #[cfg(test)]
-    pub fn leak_for_test() -> &'static G {
-        Box::leak(Box::new(G::new(0, 0, 0)))
     }
 
     /// The top of this G's stack: the G sits just above it.
@@ -150,7 +144,10 @@ impl G {
     }
 
     /// Copies `name` (truncated at a character boundary, NUL-terminated).
-    pub fn set_name(&self, name: Option<&[u8]>) {
+    ///
+    /// # Safety
+    /// The caller owns the G: it is free, not yet queued (see `name`).
+    pub unsafe fn set_name(&self, name: Option<&[u8]>) {
         // No allocation here (spawn holds a P; see mapvec.rs): keep the
         // longest valid UTF-8 prefix that fits.
         let mut buf = [0u8; NAME_LEN];
@@ -162,7 +159,8 @@ impl G {
             };
             buf[..n].copy_from_slice(&cut[..n]);
         }
-        self.name.set(buf);
+        // SAFETY: the name's owner, per the caller.
+        unsafe { self.name.set(buf) };
     }
 
     pub fn id(&self) -> u64 {

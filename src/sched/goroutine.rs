@@ -25,20 +25,23 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
     let p = rt.as_ref().and_then(|_| m::current().unwrap().p());
     let (class, _) = g::class_for(stack_size);
     let Some(g) = g::get(p, class) else { return libc::ENOMEM };
-    // A free G: ours until queued.
-    g.id.store(next_goid(p), Ordering::Relaxed);
-    g.entry.set(Some(entry));
-    g.arg.set(arg);
-    g.set_name(name);
+    // SAFETY: the calling thread's M holds p, if any.
+    g.id.store(unsafe { next_goid(p) }, Ordering::Relaxed);
+    // SAFETY: a free G is the spawner's until queued: its entry, argument,
+    // name, context and stack are ours to write.
+    unsafe {
+        g.entry.set(Some(entry));
+        g.arg.set(arg);
+        g.set_name(name);
+        g.ctx.set(arch::init_stack(g.stack_top(), ptr::from_ref(g) as usize));
+    }
     g.schedlink.store(None, Ordering::Relaxed);
     g.bound_m.store(None, Ordering::Relaxed);
-    g.locked.set(0);
+    g.locked.store(0, Ordering::Relaxed);
     g.nopreempt.store(0, Ordering::Relaxed);
     g.blocking.store(0, Ordering::Relaxed);
     g.preempt.store(false, Ordering::Relaxed);
     g.wait_reason.store(WaitReason::None as u32, Ordering::Relaxed);
-    // SAFETY: the G's own stack, unused while the G is free.
-    g.ctx.set(unsafe { arch::init_stack(g.stack_top(), ptr::from_ref(g) as usize) });
     g.status.store(G_RUNNABLE, Ordering::Release);
     trace::go_create(g);
     match p {
@@ -70,24 +73,33 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
 /// Local queue length at which a spawning goroutine yields (see `spawn`).
 const SPAWN_YIELD_AT: u32 = runq::RUNQ_SIZE as u32 / 2;
 
-fn next_goid(p: Option<&P>) -> u64 {
+/// A new goroutine id, from `p`'s cache of them if a P is given.
+///
+/// # Safety
+/// The calling thread's M holds `p`.
+unsafe fn next_goid(p: Option<&P>) -> u64 {
     const BATCH: u64 = 16;
     let Some(p) = p else { return SCHED.goid_gen.fetch_add(1, Ordering::Relaxed) };
-    let (next, end) = p.goid_cache.get();
-    if next < end {
-        p.goid_cache.set((next + 1, end));
-        return next;
-    }
-    let base = SCHED.goid_gen.fetch_add(BATCH, Ordering::Relaxed);
-    p.goid_cache.set((base + 1, base + BATCH));
-    base
+    // SAFETY: the holder of p owns its id cache (caller).
+    let (next, end) = unsafe { p.goid_cache.get() };
+    let (id, cache) = if next < end {
+        (next, (next + 1, end))
+    } else {
+        let base = SCHED.goid_gen.fetch_add(BATCH, Ordering::Relaxed);
+        (base, (base + 1, base + BATCH))
+    };
+    // SAFETY: as above.
+    unsafe { p.goid_cache.set(cache) };
+    id
 }
 
 /// Where every goroutine starts: called by the arch trampoline on its
 /// stack, with the G that `spawn` gave `arch::init_stack`.
 pub extern "C" fn goroutine_main(g: &'static G) -> ! {
     finish_switch(m::current().unwrap());
-    let (entry, arg) = (g.entry.get().unwrap(), g.arg.get());
+    // SAFETY: a running goroutine owns its entry and argument (its spawner
+    // wrote them before queueing it).
+    let (entry, arg) = unsafe { (g.entry.get().unwrap(), g.arg.get()) };
     leave(m::current().unwrap(), g);
     // SAFETY: a fresh goroutine starts with errno 0, like a fresh thread.
     unsafe { *libc::__errno_location() = 0 };
@@ -101,10 +113,10 @@ pub extern "C" fn goroutine_main(g: &'static G) -> ! {
 /// `g`, the running goroutine, returned from its entry point.
 fn goexit(g: &'static G) -> ! {
     let m = m::current().unwrap();
-    if g.locked.get() > 0 {
+    if g.locked.load(Ordering::Relaxed) > 0 {
         // Like Go, a goroutine may exit while locked; unlike Go we keep the
         // thread and let it run other goroutines (documented).
-        g.locked.set(0);
+        g.locked.store(0, Ordering::Relaxed);
         m.lockedg.store(None, Ordering::Relaxed);
     }
     match m.p() {
@@ -147,7 +159,8 @@ pub fn ready(g: &'static G) {
     if let Some(p) = m::current().and_then(|m| m.p()) {
         runq_put(p, g, true);
         if p.runq.ring_is_empty() {
-            p.handoff.set(HANDOFF_READIED);
+            // SAFETY: p is held by this thread's M.
+            unsafe { p.handoff.set(HANDOFF_READIED) };
         } else {
             wakep();
         }
@@ -181,8 +194,9 @@ pub fn current_g() -> Option<&'static G> {
 pub fn lock_os_thread() -> i32 {
     let Some(rt) = enter() else { return libc::EPERM };
     let (m, g) = rt.current();
-    g.locked.set(g.locked.get() + 1);
-    if g.locked.get() == 1 {
+    let depth = g.locked.load(Ordering::Relaxed) + 1;
+    g.locked.store(depth, Ordering::Relaxed);
+    if depth == 1 {
         g.bound_m.store(Some(m), Ordering::Relaxed);
         m.lockedg.store(Some(g), Ordering::Relaxed);
     }
@@ -192,16 +206,16 @@ pub fn lock_os_thread() -> i32 {
 pub fn unlock_os_thread() -> i32 {
     let Some(rt) = enter() else { return libc::EPERM };
     let (m, g) = rt.current();
-    match g.locked.get() {
+    match g.locked.load(Ordering::Relaxed) {
         0 => libc::EPERM,
         1 => {
-            g.locked.set(0);
+            g.locked.store(0, Ordering::Relaxed);
             g.bound_m.store(None, Ordering::Relaxed);
             m.lockedg.store(None, Ordering::Relaxed);
             0
         }
         n => {
-            g.locked.set(n - 1);
+            g.locked.store(n - 1, Ordering::Relaxed);
             0
         }
     }

@@ -42,15 +42,15 @@ pub fn releasep(m: &M) -> &'static P {
 #[inline]
 pub fn pidleput(lk: &mut SchedGuard, p: &'static P) {
     p.status.store(P_IDLE, Ordering::Relaxed);
-    p.link.store(lk.st().pidle, Ordering::Relaxed);
-    lk.st().pidle = Some(p);
+    p.link.store(lk.pidle, Ordering::Relaxed);
+    lk.pidle = Some(p);
     SCHED.npidle.fetch_add(1, Ordering::SeqCst);
 }
 
 #[inline]
 pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
-    let p = lk.st().pidle?;
-    lk.st().pidle = p.link.load(Ordering::Relaxed);
+    let p = lk.pidle?;
+    lk.pidle = p.link.load(Ordering::Relaxed);
     SCHED.npidle.fetch_sub(1, Ordering::SeqCst);
     Some(p)
 }
@@ -58,8 +58,8 @@ pub fn pidleget(lk: &mut SchedGuard) -> Option<&'static P> {
 /// Takes a parked M off the idle list (a "spare"), if there is one.
 #[inline]
 pub fn midleget(lk: &mut SchedGuard) -> Option<&'static M> {
-    let m = lk.st().midle?;
-    lk.st().midle = m.schedlink.load(Ordering::Relaxed);
+    let m = lk.midle?;
+    lk.midle = m.schedlink.load(Ordering::Relaxed);
     SCHED.nmidle.fetch_sub(1, Ordering::Relaxed);
     Some(m)
 }
@@ -99,8 +99,8 @@ pub fn take_handed(p: &'static P) -> bool {
 pub(super) fn stopm(m: &'static M) {
     {
         let mut lk = lock();
-        m.schedlink.store(lk.st().midle, Ordering::Relaxed);
-        lk.st().midle = Some(m);
+        m.schedlink.store(lk.midle, Ordering::Relaxed);
+        lk.midle = Some(m);
         SCHED.nmidle.fetch_add(1, Ordering::Relaxed);
     }
     park_m(m);
@@ -168,7 +168,7 @@ pub fn handoffp(p: &'static P) {
         stop_p(&mut lk, p);
         return;
     }
-    if lk.st().runq.len > 0 || lk.st().wakeq.len > 0 {
+    if lk.runq.len > 0 || lk.wakeq.len > 0 {
         drop(lk);
         startm(Some(p), false);
         return;

@@ -304,8 +304,12 @@ impl M {
         self.ustate.store(v, Ordering::Release);
     }
 
+    /// Leaves `tail` for whoever runs next on this M.
+    ///
+    /// # Safety
+    /// Called on this M's own thread (which owns the tail).
     #[inline(always)]
-    pub fn set_tail(&self, tail: Tail) {
+    pub unsafe fn set_tail(&self, tail: Tail) {
         let (kind, a, b) = match tail {
             Tail::None => (0, 0, 0),
             Tail::Requeue(g) => (1, ptr::from_ref(g) as usize, 0),
@@ -314,27 +318,40 @@ impl M {
             Tail::Park(Some((f, arg))) => (4, f as usize, arg as usize),
             Tail::Exit(g) => (5, ptr::from_ref(g) as usize, 0),
         };
-        self.tail_kind.set(kind);
-        self.tail_a.set(a);
-        self.tail_b.set(b);
+        // SAFETY: this thread owns the tail (caller).
+        unsafe {
+            self.tail_kind.set(kind);
+            self.tail_a.set(a);
+            self.tail_b.set(b);
+        }
     }
 
     /// The pending tail, cleared.
+    ///
+    /// # Safety
+    /// As for `set_tail`.
     #[inline(always)]
-    pub fn take_tail(&self) -> Tail {
-        let tail = self.tail();
-        self.tail_kind.set(0);
-        tail
+    pub unsafe fn take_tail(&self) -> Tail {
+        // SAFETY: this thread owns the tail (caller).
+        unsafe {
+            let tail = self.tail();
+            self.tail_kind.set(0);
+            tail
+        }
     }
 
     /// The pending tail (trace reads it to tell why a goroutine stopped).
+    ///
+    /// # Safety
+    /// As for `set_tail`.
     #[inline(always)]
-    pub fn tail(&self) -> Tail {
-        let (a, b) = (self.tail_a.get(), self.tail_b.get());
+    pub unsafe fn tail(&self) -> Tail {
+        // SAFETY: this thread owns the tail (caller).
+        let (kind, a, b) = unsafe { (self.tail_kind.get(), self.tail_a.get(), self.tail_b.get()) };
         // SAFETY: for the kinds that carry a G, `a` was stored from a
         // `&'static G` by set_tail.
         let g = || unsafe { &*(a as *const G) };
-        match self.tail_kind.get() {
+        match kind {
             0 => Tail::None,
             1 => Tail::Requeue(g()),
             2 => Tail::RequeueGlobal(g()),

@@ -50,7 +50,6 @@ mod schedule;
 pub mod sysmon;
 pub mod timer;
 
-use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Once, OnceLock};
@@ -67,25 +66,23 @@ pub use self::idle::{
 use self::m::M;
 use self::p::{P, P_STOPPED};
 pub use self::runq::{GQueue, global_work, globrunq_put, others_waiting};
-use crate::cell::{AtomicRef, OwnedCell};
+use crate::cell::AtomicRef;
 use crate::config::{Config, MAX_PROCS};
-use crate::futex::RtLock;
+use crate::futex::{Locked, LockedGuard};
 use crate::{preempt, trace};
 
 /// State behind the scheduler lock.
-pub struct Locked {
+pub struct SchedState {
     pub runq: GQueue,
     pub wakeq: GQueue,
-    pidle: Option<&'static P>,
-    midle: Option<&'static M>,
+    pub(super) pidle: Option<&'static P>,
+    pub(super) midle: Option<&'static M>,
     /// Ps waiting for the chores thread to make them an M.
     pub pstart: Option<&'static P>,
 }
 
 pub struct Sched {
-    lock: RtLock,
-    /// Owner: `lock`.
-    locked: OwnedCell<Locked>,
+    state: Locked<SchedState>,
     pub nprocs: AtomicU32,
     /// Ps ever allocated (>= nprocs after a shrink); they are never freed.
     pub nallp: AtomicU32,
@@ -112,9 +109,6 @@ pub struct Sched {
     pub stats: Stats,
 }
 
-// SAFETY: shared fields are atomics; `locked` is guarded by `lock`.
-unsafe impl Sync for Sched {}
-
 /// Counters behind `gort_read_stats`.
 #[derive(Default)]
 pub struct Stats {
@@ -135,8 +129,7 @@ impl Stats {
 }
 
 pub static SCHED: Sched = Sched {
-    lock: RtLock::new(),
-    locked: OwnedCell::new(Locked {
+    state: Locked::new(SchedState {
         runq: GQueue::new(),
         wakeq: GQueue::new(),
         pidle: None,
@@ -170,26 +163,13 @@ pub static SCHED: Sched = Sched {
     },
 };
 
-/// The scheduler lock, held for the guard's lifetime.
-pub struct SchedGuard(PhantomData<*mut ()>);
+/// The scheduler lock, held for the guard's lifetime. Functions that need
+/// the lock held take `&mut SchedGuard`.
+pub type SchedGuard = LockedGuard<'static, SchedState>;
 
-impl SchedGuard {
-    pub fn st(&mut self) -> &mut Locked {
-        // SAFETY: the guard proves the lock is held.
-        unsafe { SCHED.locked.get_mut() }
-    }
-}
-
-impl Drop for SchedGuard {
-    fn drop(&mut self) {
-        // SAFETY: the guard proves the lock is held.
-        unsafe { SCHED.lock.unlock() }
-    }
-}
-
+#[inline]
 pub fn lock() -> SchedGuard {
-    SCHED.lock.lock();
-    SchedGuard(PhantomData)
+    SCHED.state.lock()
 }
 
 static CONFIG: OnceLock<Config> = OnceLock::new();

@@ -112,6 +112,8 @@ pub fn sleep(ns: i64) {
         g: &'static G,
         deadline: i64,
     }
+    /// # Safety
+    /// `t` is the timer of a live Sleeper, firing (see `FireFn`).
     unsafe fn fire(t: *const Timer) {
         // SAFETY: the timer is the first field of a live Sleeper, which
         // we leave before waking its goroutine.
@@ -121,6 +123,9 @@ pub fn sleep(ns: i64) {
             ready(g);
         }
     }
+    /// # Safety
+    /// `arg` is the Sleeper of the goroutine that parked, called by the
+    /// park's tail on its M (see `Tail::Park`).
     unsafe fn arm(arg: *mut ()) {
         // SAFETY: arg is the parked goroutine's Sleeper; we run on its M.
         // Once the timer is in the heap it may fire and the sleeper return:

@@ -314,13 +314,13 @@ impl GQueue {
 
 #[inline]
 pub fn globrunq_put(lk: &mut SchedGuard, g: &'static G) {
-    lk.st().runq.push(g);
+    lk.runq.push(g);
     SCHED.runq_len.fetch_add(1, Ordering::Relaxed);
 }
 
 #[inline]
 pub(super) fn wakeq_put(lk: &mut SchedGuard, g: &'static G) {
-    lk.st().wakeq.push(g);
+    lk.wakeq.push(g);
     SCHED.wakeq_len.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -328,7 +328,7 @@ pub(super) fn wakeq_put(lk: &mut SchedGuard, g: &'static G) {
 /// also moves a fair share of the rest into `p`'s local queue.
 #[inline]
 pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<&'static G> {
-    let st = lk.st();
+    let st = &mut *lk;
     let g = st.runq.pop()?;
     let mut moved = 1;
     if batch {
@@ -346,7 +346,7 @@ pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<&'
 
 #[inline]
 pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<&'static G> {
-    let g = lk.st().wakeq.pop()?;
+    let g = lk.wakeq.pop()?;
     SCHED.wakeq_len.fetch_sub(1, Ordering::Relaxed);
     Some(g)
 }
@@ -356,7 +356,7 @@ pub(super) fn wakeq_get(lk: &mut SchedGuard) -> Option<&'static G> {
 pub(super) fn runq_put(p: &P, g: &'static G, next: bool) {
     if let Some(batch) = p.runq.put(g, next) {
         let mut lk = lock();
-        lk.st().runq.push_list(batch.head, batch.tail, batch.n);
+        lk.runq.push_list(batch.head, batch.tail, batch.n);
         SCHED.runq_len.fetch_add(batch.n, Ordering::Relaxed);
     }
 }

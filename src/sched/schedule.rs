@@ -38,7 +38,8 @@ const GLOBAL_CHECK_EVERY: u32 = 61;
 /// each caller's constant `tail` becomes plain stores.
 #[inline(always)]
 pub(super) fn switch_away(m: &'static M, g: &'static G, tail: Tail) {
-    m.set_tail(tail);
+    // SAFETY: m is this thread's M (the caller runs g on it).
+    unsafe { m.set_tail(tail) };
     switch_out(m, g);
 }
 
@@ -46,7 +47,9 @@ fn switch_out(m: &'static M, g: &'static G) {
     let p = m.p().unwrap();
     trace::go_stop(p, g);
     // SAFETY: g is the running goroutine, so its context slot is ours to
-    // write; `next`'s saved context is valid while it sits in a run queue.
+    // write; `next`'s saved context is valid while it sits in a run queue,
+    // and ours to read once we took it off; g0's slot belongs to this
+    // thread (m is its M).
     unsafe {
         match fast_next(m, p) {
             Some((next, inherit)) => {
@@ -79,7 +82,8 @@ fn fast_next(m: &M, p: &P) -> Option<(&'static G, bool)> {
     }
     let (g, inherit) = p.runq.get_noting_next()?;
     if g.bound_m.load(Ordering::Relaxed).is_some_and(|b| !ptr::eq(b, m)) {
-        m.pending.set(Some(g));
+        // SAFETY: m is this thread's M (switch_out runs on it).
+        unsafe { m.pending.set(Some(g)) };
         return None;
     }
     Some((g, inherit))
@@ -99,15 +103,19 @@ fn run_prepare(m: &M, p: &P, g: &'static G, inherit: bool) {
         p.tick();
     }
     // Whatever was readied, this P is running goroutines again.
-    if p.handoff.get() != HANDOFF_NONE {
-        p.handoff.set(HANDOFF_NONE);
+    // SAFETY: m, this thread's M, holds p.
+    unsafe {
+        if p.handoff.get() != HANDOFF_NONE {
+            p.handoff.set(HANDOFF_NONE);
+        }
     }
     trace::go_start(p, g);
 }
 
 /// Finishes the switch that brought us here: the previous goroutine's tail.
 pub(super) fn finish_switch(m: &'static M) {
-    match m.take_tail() {
+    // SAFETY: m is this thread's M.
+    match unsafe { m.take_tail() } {
         Tail::None => {}
         // The previous G, now fully switched out.
         Tail::Requeue(g) => {
@@ -148,7 +156,8 @@ fn next_g(m: &'static M) -> &'static G {
             park_m(m);
             return locked;
         }
-        let g = match m.pending.replace(None) {
+        // SAFETY: m is this thread's M.
+        let g = match unsafe { m.pending.replace(None) } {
             Some(g) => g,
             None => find_runnable(m),
         };
@@ -221,7 +230,7 @@ fn find_runnable(m: &'static M) -> &'static G {
         if m.spinning.swap(false, Ordering::Relaxed) {
             SCHED.nmspinning.fetch_sub(1, Ordering::SeqCst);
             let mut lk = lock();
-            if (lk.st().runq.len > 0 || lk.st().wakeq.len > 0)
+            if (lk.runq.len > 0 || lk.wakeq.len > 0)
                 && !SCHED.stw_active.load(Ordering::Relaxed)
                 && let Some(p) = pidleget(&mut lk)
             {

@@ -16,7 +16,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
 use crate::cell::OwnedCell;
-use crate::futex::RtLock;
+use crate::futex::Locked;
 use crate::mapvec::MapVec;
 
 const T_IDLE: u32 = 0;
@@ -70,20 +70,19 @@ impl Timer {
                 }
                 return false;
             }
-            // SAFETY: heaps live in Ps, which are never freed.
+            // SAFETY: heaps live in Ps, which are never freed (and a test's
+            // heap outlives its timers).
             let heap = unsafe { &*heap };
-            heap.lock.lock();
+            let mut entries = heap.entries.lock();
             if core::ptr::eq(self.heap.load(Ordering::Relaxed), heap) {
-                // SAFETY: we hold the heap lock and the timer is in it.
-                unsafe { heap.remove(self.index.get()) };
+                // SAFETY: we hold the heap's lock, which owns the index of
+                // its timers, and the timer is in it; its timers are live.
+                unsafe { entries.remove(self.index.get()) };
+                heap.publish_next(&entries);
                 self.heap.store(ptr::null_mut(), Ordering::Relaxed);
                 self.state.store(T_IDLE, Ordering::Relaxed);
-                // SAFETY: taken above.
-                unsafe { heap.lock.unlock() };
                 return true;
             }
-            // SAFETY: taken above.
-            unsafe { heap.lock.unlock() };
         }
     }
 }
@@ -98,129 +97,58 @@ struct Entry {
     timer: *const Timer,
 }
 
-pub struct TimerHeap {
-    lock: RtLock,
-    /// Owner: `lock`.
-    heap: OwnedCell<MapVec<Entry>>,
-    /// Earliest deadline in the heap, i64::MAX when empty; read without the
-    /// lock to decide whether running the heap is worth it.
-    next: AtomicI64,
-}
+/// A heap's entries, in heap order (the earliest deadline first). The
+/// heap's lock guards them, and the `index` of every timer among them.
+struct Entries(MapVec<Entry>);
 
-impl TimerHeap {
-    pub const fn new() -> TimerHeap {
-        TimerHeap { lock: RtLock::new(), heap: OwnedCell::new(MapVec::new()), next: AtomicI64::new(i64::MAX) }
+// SAFETY: the timers are reached only under the heap's lock, and each
+// stays valid while queued (see `TimerHeap::add`).
+unsafe impl Send for Entries {}
+
+impl Entries {
+    fn earliest(&self) -> i64 {
+        self.0.first().map_or(i64::MAX, |e| e.when)
     }
 
-    pub fn next_when(&self) -> i64 {
-        self.next.load(Ordering::Relaxed)
+    /// # Safety
+    /// The heap's lock is held (it is: we are its data), and every queued
+    /// timer, `e.timer` included, is valid.
+    unsafe fn push(&mut self, e: Entry) {
+        self.0.push(e);
+        // SAFETY: per the caller.
+        unsafe { self.sift_up(self.0.len() - 1) };
     }
 
-    /// Queues `t` to fire at `when`.
+    /// Removes the entry at `i`.
     ///
     /// # Safety
-    /// `t` must be idle and stay valid until it fires or is stopped.
-    pub unsafe fn add(&self, t: *const Timer, when: i64) {
-        self.lock.lock();
-        // SAFETY: t is idle (caller), so we may write its fields; we hold the lock.
-        unsafe {
-            let tr = &*t;
-            tr.state.store(T_QUEUED, Ordering::Relaxed);
-            let heap = self.heap.get_mut();
-            heap.push(Entry { when, timer: t });
-            self.sift_up(heap.len() - 1);
-            tr.heap.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
-            self.publish_next();
-            self.lock.unlock();
-        }
-    }
-
-    /// Moves every timer to `to` (a P going away gives its timers to P0).
-    pub fn move_into(&self, to: &TimerHeap) {
-        self.lock.lock();
-        to.lock.lock();
-        // SAFETY: both locks held; queued timers are live.
-        unsafe {
-            let moved = self.heap.get_mut().take();
-            for e in moved {
-                let heap = to.heap.get_mut();
-                heap.push(e);
-                to.sift_up(heap.len() - 1);
-                (*e.timer).heap.store(ptr::from_ref(to).cast_mut(), Ordering::Release);
-            }
-            self.publish_next();
-            to.publish_next();
-            to.lock.unlock();
-            self.lock.unlock();
-        }
-    }
-
-    /// Fires every timer due at `now`. Returns how many fired.
-    pub fn run(&self, now: i64) -> usize {
-        if self.next_when() > now {
-            return 0;
-        }
-        let mut fired = 0;
-        loop {
-            self.lock.lock();
-            // SAFETY: lock held.
-            let heap = unsafe { self.heap.get_mut() };
-            let due = heap.first().filter(|e| e.when <= now).map(|e| e.timer);
-            let Some(t) = due else {
-                // SAFETY: taken above.
-                unsafe { self.lock.unlock() };
-                return fired;
-            };
-            // SAFETY: lock held; t is in the heap.
-            unsafe {
-                self.remove(0);
-                // FIRING before the heap pointer is cleared (see `stop`).
-                (*t).state.store(T_FIRING, Ordering::Relaxed);
-                (*t).heap.store(ptr::null_mut(), Ordering::Release);
-                self.lock.unlock();
-                ((*t).fire)(t);
-            }
-            fired += 1;
-        }
-    }
-
-    /// # Safety
-    /// Lock held; `i` is a valid index.
-    unsafe fn remove(&self, i: usize) {
-        // SAFETY: lock held per the caller.
-        let heap = unsafe { self.heap.get_mut() };
-        let last = heap.pop().expect("remove from an empty timer heap");
-        if i < heap.len() {
+    /// As for `push`; `i` is a valid index.
+    unsafe fn remove(&mut self, i: usize) {
+        let last = self.0.pop().expect("remove from an empty timer heap");
+        if i < self.0.len() {
             // The last entry fills the hole, then moves to its place.
-            heap[i] = last;
-            // SAFETY: lock held.
+            self.0[i] = last;
+            // SAFETY: per the caller.
             unsafe {
-                if i > 0 && heap[(i - 1) / 2].when > last.when {
+                if i > 0 && self.0[(i - 1) / 2].when > last.when {
                     self.sift_up(i);
                 } else {
                     self.sift_down(i);
                 }
             }
         }
-        self.publish_next();
-    }
-
-    fn publish_next(&self) {
-        // SAFETY: called with the lock held.
-        let heap = unsafe { self.heap.get_mut() };
-        self.next.store(heap.first().map_or(i64::MAX, |e| e.when), Ordering::Relaxed);
     }
 
     /// Moves the entry at `i` up to its place, shifting parents down; each
     /// timer moved learns its new index.
     ///
     /// # Safety
-    /// Lock held.
-    unsafe fn sift_up(&self, mut i: usize) {
-        // SAFETY: lock held per the caller; entries are live timers.
+    /// As for `push`.
+    unsafe fn sift_up(&mut self, mut i: usize) {
+        let heap = &mut self.0;
+        let e = heap[i];
+        // SAFETY: the timers are valid and their indexes ours (caller).
         unsafe {
-            let heap = self.heap.get_mut();
-            let e = heap[i];
             while i > 0 {
                 let parent = (i - 1) / 2;
                 if heap[parent].when <= e.when {
@@ -239,12 +167,12 @@ impl TimerHeap {
     /// up at each level.
     ///
     /// # Safety
-    /// Lock held.
-    unsafe fn sift_down(&self, mut i: usize) {
-        // SAFETY: lock held per the caller; entries are live timers.
+    /// As for `push`.
+    unsafe fn sift_down(&mut self, mut i: usize) {
+        let heap = &mut self.0;
+        let e = heap[i];
+        // SAFETY: the timers are valid and their indexes ours (caller).
         unsafe {
-            let heap = self.heap.get_mut();
-            let e = heap[i];
             loop {
                 let l = 2 * i + 1;
                 if l >= heap.len() {
@@ -265,6 +193,83 @@ impl TimerHeap {
     }
 }
 
+pub struct TimerHeap {
+    entries: Locked<Entries>,
+    /// Earliest deadline in the heap, i64::MAX when empty; read without the
+    /// lock to decide whether running the heap is worth it.
+    next: AtomicI64,
+}
+
+impl TimerHeap {
+    pub const fn new() -> TimerHeap {
+        TimerHeap { entries: Locked::new(Entries(MapVec::new())), next: AtomicI64::new(i64::MAX) }
+    }
+
+    pub fn next_when(&self) -> i64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
+    /// Publishes the earliest deadline, after a change under the lock.
+    fn publish_next(&self, entries: &Entries) {
+        self.next.store(entries.earliest(), Ordering::Relaxed);
+    }
+
+    /// Queues `t` to fire at `when`.
+    ///
+    /// # Safety
+    /// `t` must be idle and stay valid until it fires or is stopped.
+    pub unsafe fn add(&self, t: *const Timer, when: i64) {
+        let mut entries = self.entries.lock();
+        // SAFETY: t is idle (caller), so we may write its fields; we hold the
+        // lock, and queued timers are valid.
+        unsafe {
+            let tr = &*t;
+            tr.state.store(T_QUEUED, Ordering::Relaxed);
+            entries.push(Entry { when, timer: t });
+            tr.heap.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+        }
+        self.publish_next(&entries);
+    }
+
+    /// Moves every timer to `to` (a P going away gives its timers to P0).
+    pub fn move_into(&self, to: &TimerHeap) {
+        let mut from = self.entries.lock();
+        let mut into = to.entries.lock();
+        for e in from.0.take() {
+            // SAFETY: both locks held; queued timers are valid.
+            unsafe {
+                into.push(e);
+                (*e.timer).heap.store(ptr::from_ref(to).cast_mut(), Ordering::Release);
+            }
+        }
+        self.publish_next(&from);
+        to.publish_next(&into);
+    }
+
+    /// Fires every timer due at `now`. Returns how many fired.
+    pub fn run(&self, now: i64) -> usize {
+        if self.next_when() > now {
+            return 0;
+        }
+        let mut fired = 0;
+        loop {
+            let mut entries = self.entries.lock();
+            let Some(t) = entries.0.first().filter(|e| e.when <= now).map(|e| e.timer) else { return fired };
+            // SAFETY: lock held; t is in the heap, so valid until it fires.
+            unsafe {
+                entries.remove(0);
+                self.publish_next(&entries);
+                // FIRING before the heap pointer is cleared (see `stop`).
+                (*t).state.store(T_FIRING, Ordering::Relaxed);
+                (*t).heap.store(ptr::null_mut(), Ordering::Release);
+                drop(entries);
+                ((*t).fire)(t);
+            }
+            fired += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +286,8 @@ mod tests {
         id: usize,
     }
 
+    /// # Safety
+    /// `t` is the timer of a live Tagged, firing.
     unsafe fn record(t: *const Timer) {
         // SAFETY: every timer in this test is the first field of a Tagged.
         let id = unsafe { (*t.cast::<Tagged>()).id };

@@ -32,7 +32,7 @@ pub mod overflow;
 
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use crate::futex::RtLock;
+use crate::futex::Locked;
 
 pub const PAGE: usize = 4096;
 pub const GUARD: usize = 64 << 10;
@@ -53,7 +53,8 @@ static REGIONS: [Region; MAX_REGIONS] =
     [const { Region { base: AtomicUsize::new(0), slot_size: AtomicUsize::new(0), nslots: AtomicUsize::new(0) } };
         MAX_REGIONS];
 static NREGIONS: AtomicUsize = AtomicUsize::new(0);
-static REGISTER_LOCK: RtLock = RtLock::new();
+/// Serialises registrations (readers need no lock).
+static REGISTER_LOCK: Locked<()> = Locked::new(());
 
 const GUARD_UNKNOWN: u8 = 0;
 const GUARD_MADVISE: u8 = 1;
@@ -131,7 +132,7 @@ fn install_guard(addr: usize) -> bool {
 }
 
 fn register(base: usize, slot_size: usize, nslots: usize) -> bool {
-    REGISTER_LOCK.lock();
+    let _registering = REGISTER_LOCK.lock();
     let n = NREGIONS.load(Ordering::Relaxed);
     let ok = n < MAX_REGIONS;
     if ok {
@@ -142,8 +143,6 @@ fn register(base: usize, slot_size: usize, nslots: usize) -> bool {
         // Release: a reader that sees the new count sees the entry.
         NREGIONS.store(n + 1, Ordering::Release);
     }
-    // SAFETY: taken above.
-    unsafe { REGISTER_LOCK.unlock() };
     ok
 }
 

@@ -15,20 +15,26 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-use crate::cell::OwnedCell;
-use crate::futex::RtLock;
+use crate::futex::Locked;
 use crate::sched::g::WaitReason;
 use crate::sched::park::Parker;
 
 const BUCKETS: usize = 251;
 
 struct Bucket {
-    lock: RtLock,
     nwait: AtomicU32,
-    /// FIFO of waiters. Owner: `lock`.
-    head: OwnedCell<*mut Waiter>,
-    tail: OwnedCell<*mut Waiter>,
+    waiters: Locked<Waiters>,
 }
+
+/// A FIFO of waiters, linked through `Waiter::next`.
+struct Waiters {
+    head: *mut Waiter,
+    tail: *mut Waiter,
+}
+
+// SAFETY: the waiters are reached only under the bucket's lock, and each
+// stays alive until dequeued and unparked.
+unsafe impl Send for Waiters {}
 
 struct Waiter {
     addr: usize,
@@ -40,10 +46,8 @@ struct Waiter {
 
 static TABLE: [CachePadded<Bucket>; BUCKETS] = [const {
     CachePadded::new(Bucket {
-        lock: RtLock::new(),
         nwait: AtomicU32::new(0),
-        head: OwnedCell::new(ptr::null_mut()),
-        tail: OwnedCell::new(ptr::null_mut()),
+        waiters: Locked::new(Waiters { head: ptr::null_mut(), tail: ptr::null_mut() }),
     })
 }; BUCKETS];
 
@@ -64,12 +68,10 @@ pub fn acquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
     }
     let b = bucket(addr);
     loop {
-        b.lock.lock();
+        let mut waiters = b.waiters.lock();
         b.nwait.fetch_add(1, Ordering::SeqCst);
         if try_acquire(addr) {
             b.nwait.fetch_sub(1, Ordering::SeqCst);
-            // SAFETY: taken above.
-            unsafe { b.lock.unlock() };
             return;
         }
         let mut w = Waiter {
@@ -78,37 +80,42 @@ pub fn acquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
             next: ptr::null_mut(),
             handed: AtomicU32::new(0),
         };
-        // SAFETY: bucket lock held; w stays on our stack until unparked.
-        unsafe {
-            enqueue(b, &mut w, lifo);
-            w.parker.park(reason, unlock_bucket, ptr::from_ref(b).cast_mut().cast(), None);
-        }
+        // SAFETY: w stays on our stack until unparked (then dequeued).
+        unsafe { waiters.enqueue(&mut w, lifo) };
+        waiters.leak(); // the park's tail unlocks
+        // SAFETY: unlock_bucket is called once, with the bucket locked above.
+        unsafe { w.parker.park(reason, unlock_bucket, ptr::from_ref(b).cast_mut().cast(), None) };
         if w.handed.load(Ordering::Acquire) != 0 || try_acquire(addr) {
             return;
         }
     }
 }
 
+/// # Safety
+/// `b` is a `Bucket` whose lock the caller holds with its guard leaked.
 unsafe fn unlock_bucket(b: *mut ()) {
-    // SAFETY: the parker hands us the bucket it locked.
-    unsafe { (*(b as *const Bucket)).lock.unlock() };
+    // SAFETY: per the caller.
+    unsafe { (*b.cast::<Bucket>()).waiters.unlock() };
 }
 
-/// # Safety
-/// Bucket lock held; `w` lives until dequeued and unparked.
-unsafe fn enqueue(b: &Bucket, w: *mut Waiter, lifo: bool) {
-    // SAFETY: lock held per the caller.
-    unsafe {
-        let (head, tail) = (b.head.get(), b.tail.get());
-        if head.is_null() {
-            b.head.set(w);
-            b.tail.set(w);
-        } else if lifo {
-            (*w).next = head;
-            b.head.set(w);
-        } else {
-            (*tail).next = w;
-            b.tail.set(w);
+impl Waiters {
+    /// Queues `w` at the back, or with `lifo` at the front.
+    ///
+    /// # Safety
+    /// `w` is valid and stays alive until dequeued and unparked.
+    unsafe fn enqueue(&mut self, w: *mut Waiter, lifo: bool) {
+        // SAFETY: w is valid per the caller; queued waiters are alive.
+        unsafe {
+            if self.head.is_null() {
+                self.head = w;
+                self.tail = w;
+            } else if lifo {
+                (*w).next = self.head;
+                self.head = w;
+            } else {
+                (*self.tail).next = w;
+                self.tail = w;
+            }
         }
     }
 }
@@ -126,25 +133,25 @@ pub fn release(addr: &AtomicU32, n: u32, handoff: bool) {
     // Taking a runtime lock and readying goroutines: inside the runtime,
     // where the preemption handler leaves us alone.
     let _rt = crate::sched::enter();
-    b.lock.lock();
+    let mut waiters = b.waiters.lock();
     // Take up to n waiters for addr out of the bucket, keeping order.
     let mut woken: *mut Waiter = ptr::null_mut();
     let mut woken_tail: *mut Waiter = ptr::null_mut();
     let mut taken = 0;
     let mut prev: *mut Waiter = ptr::null_mut();
-    let mut cur = b.head.get();
+    let mut cur = waiters.head;
     // SAFETY: bucket lock held; queued waiters are alive until unparked.
     unsafe {
         while !cur.is_null() && taken < n {
             let next = (*cur).next;
             if (*cur).addr == key {
                 if prev.is_null() {
-                    b.head.set(next);
+                    waiters.head = next;
                 } else {
                     (*prev).next = next;
                 }
-                if b.tail.get() == cur {
-                    b.tail.set(prev);
+                if waiters.tail == cur {
+                    waiters.tail = prev;
                 }
                 (*cur).next = ptr::null_mut();
                 if woken.is_null() {
@@ -161,8 +168,7 @@ pub fn release(addr: &AtomicU32, n: u32, handoff: bool) {
         }
     }
     b.nwait.fetch_sub(taken, Ordering::SeqCst);
-    // SAFETY: taken above.
-    unsafe { b.lock.unlock() };
+    drop(waiters);
     while !woken.is_null() {
         // SAFETY: dequeued waiters stay alive until we unpark them; read
         // `next` first, as the waiter may leave the moment it is unparked.

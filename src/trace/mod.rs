@@ -398,7 +398,8 @@ fn go_start_slow(p: &P, g: &'static G) {
 #[inline(never)]
 fn go_stop_slow(p: &P, g: &G) {
     // switch_away sets the M's tail just before calling us: it says why.
-    let (why, arg) = match m::current().map(|m| m.tail()) {
+    // SAFETY: the calling thread's own M.
+    let (why, arg) = match m::current().map(|m| unsafe { m.tail() }) {
         Some(Tail::Park(..)) => (W_PARKED, g.wait_reason.load(Ordering::Relaxed) as u64),
         Some(Tail::Requeue(_)) => (W_YIELD, 0),
         Some(Tail::RequeueGlobal(_)) => (W_PREEMPT_COOP, 0),

@@ -151,7 +151,7 @@ fn detail_lines(out: &mut String) {
     let mut unlisted = 0u64;
     {
         let mut lk = crate::sched::lock();
-        let st = lk.st();
+        let st = &mut *lk;
         let mut listed = 0;
         for g in st.runq.iter().chain(st.wakeq.iter()) {
             if listed < MAX_QUEUED {
