@@ -1,14 +1,26 @@
 //! gort: goroutines, channels, select and asynchronous preemption for C,
 //! C++ and Python programs.
 //!
-//! The public contract is the C API in `ffi` (header `include/gort.h`).
-//! Start reading at `sched` (the G/M/P scheduler), then `preempt` (how a
-//! goroutine in a call-free loop is stopped without disturbing libc), then
-//! `chan`. docs/design.md explains the whole.
+//! The public contract is the C API in `ffi` (header `include/gort.h`,
+//! generated from its doc comments). docs/design.md explains the whole;
+//! each module opens with the detailed version of its part. Reading order:
 //!
-//! Unsafe code lives in small modules (`arch`, `stack`, `futex`,
-//! `signal`, `preempt::sigurg`, the scheduler's switch paths), each block with a
-//! `// SAFETY:` line.
+//! - `sched`: the G/M/P scheduler (its module comment maps its files);
+//! - `preempt`: how a goroutine in a call-free loop is stopped without
+//!   disturbing libc;
+//! - `chan`: channels and select; `sync`: the mutex and wait group, which
+//!   park goroutines (above the scheduler);
+//! - `world`: stopping the world; `trace`: execution traces and
+//!   `schedtrace`;
+//! - below the scheduler: `futex` (the locks and notes that block a
+//!   thread), `stack` (goroutine stacks, their guards, overflow reports),
+//!   `arch` (the context switch), `signal` (handler plumbing), `cell`
+//!   (`AtomicRef`, `OwnedCell`), `mapvec`, `clock`, `config`, `fmtbuf`.
+//!
+//! Unsafe code lives in small modules (`arch`, `stack`, `futex`, `signal`,
+//! `preempt::sigurg`, `cell`, the scheduler's switch paths); every unsafe
+//! block carries a `// SAFETY:` line (the build denies one without) and
+//! every unsafe fn a `# Safety` section.
 
 #![allow(non_camel_case_types)]
 #![deny(clippy::undocumented_unsafe_blocks)]

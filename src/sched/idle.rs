@@ -11,8 +11,38 @@
 //! half the busy Ps' worth of Ms spin at once; readying a goroutine starts
 //! a spinner only if a P is idle and nobody spins yet (`wakep`); the last
 //! spinner to find work starts another; and the last one to give up
-//! re-checks every queue before it parks, so work is never stranded while
-//! a P is idle (Go's "delicate dance").
+//! re-checks every queue before it parks (`schedule::find_runnable`), so
+//! work is not stranded while a P is idle (Go's "delicate dance").
+//!
+//! Why `npidle` and `nmspinning` are SeqCst. Queueing work races with the
+//! last spinner giving up, and each side writes one thing, then reads what
+//! the other writes:
+//!
+//! - a submitter (1) queues a goroutine, then (2) reads `npidle` and
+//!   `nmspinning` (`wakep`): nobody spins, so it starts a spinner;
+//! - the last spinner (1) decrements `nmspinning`, then (2) reads every
+//!   queue: work is there, so it takes a P back and keeps it.
+//!
+//! Dekker's pattern: if neither side's read could pass its own write (a
+//! StoreLoad barrier on both sides), at least one of them sees the other,
+//! and the work gets an M. The spinner's barrier is its SeqCst
+//! read-modify-write of `nmspinning` (a locked instruction: a full barrier
+//! on x86-64; a port to a weaker memory model must keep one there); the
+//! counters' SeqCst operations also put every change of them in one
+//! order. A submitter gets its barrier from the scheduler lock when it
+//! queues on the global or wake queue (the spinner re-reads those under
+//! the same lock), and from the swap of the `next` slot (another locked
+//! instruction) when a goroutine displaces another there. A goroutine stored into an empty `next` slot
+//! (a plain store: the hand-off path, see `runq::RunQueue::put`) has no
+//! barrier before `wakep`'s reads, so a spinner giving up at that instant
+//! may miss it while the submitter still sees the spinner and wakes
+//! nobody. (Go's `runqput` does a CAS there.) Nothing is lost: the
+//! goroutine is queued on a running P, which runs it when its current
+//! goroutine blocks or yields. What may be lost is parallelism, until
+//! sysmon's next look: `sysmon::watch_queues` wakes a spinner whenever a P
+//! is idle while a run queue holds work. The same holds for an M that goes
+//! idle without having spun (it does not re-check other Ps' queues), and
+//! for the `npidle` increment of `pidleput` against `wakep`'s read of it.
 
 use core::ptr;
 use core::sync::atomic::Ordering;
@@ -192,6 +222,8 @@ pub fn stop_p(_held: &mut SchedGuard, p: &'static P) {
 }
 
 /// Starts an M spinning for work if a P is idle and nobody spins yet.
+/// Called after queueing work: its reads are the submitter's half of the
+/// pairing described in the module comment.
 #[inline]
 pub fn wakep() {
     if SCHED.npidle.load(Ordering::SeqCst) == 0 {

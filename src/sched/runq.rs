@@ -130,7 +130,7 @@ impl RunQueue {
     }
 
     /// Like `get`, also saying whether the goroutine came from `next` (it
-    /// then inherits the current time slice, see `sched::run_prepare`).
+    /// then inherits the current time slice, see `schedule::run_prepare`).
     pub fn get_noting_next(&self) -> Option<(&'static G, bool)> {
         if let Some(next) = self.next.load(Ordering::Relaxed)
             && self.next.compare_exchange(Some(next), None, Ordering::AcqRel, Ordering::Relaxed).is_ok()

@@ -66,7 +66,7 @@
 //!
 //! # Async-signal-safety (read before editing)
 //!
-//! `preempt_async` and `go_start` (through `sched::resume_bound`) run
+//! `preempt_async` and `go_start` (through `sched::bound::resume_bound`) run
 //! inside the SIGURG handler on the M's own
 //! thread, which interrupted arbitrary user code. Everything they reach
 //! must not allocate, take a lock another thread could hold while this one
@@ -543,7 +543,7 @@ pub fn go_create(g: &G) {
 }
 
 /// `p` starts running `g` (also from the SIGURG handler, via
-/// `sched::resume_bound`). Async-signal-safe.
+/// `sched::bound::resume_bound`). Async-signal-safe.
 #[inline]
 pub fn go_start(p: &P, g: &'static G) {
     if enabled() {
