@@ -28,3 +28,17 @@ pub fn deadline_after(ns: i64) -> i64 {
 pub fn timespec_at(ns: i64) -> libc::timespec {
     libc::timespec { tv_sec: (ns / 1_000_000_000) as libc::time_t, tv_nsec: (ns % 1_000_000_000) as _ }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timespecs_and_saturating_deadlines() {
+        let ts = timespec_at(3_000_000_042);
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (3, 42));
+        assert_eq!(deadline_after(i64::MAX), i64::MAX);
+        let (a, b) = (now(), now());
+        assert!(0 < a && a <= b);
+    }
+}

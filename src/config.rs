@@ -293,4 +293,21 @@ mod tests {
         let n = default_procs();
         assert!((1..=MAX_PROCS).contains(&n));
     }
+
+    #[test]
+    fn numbers_are_plain_decimal() {
+        assert_eq!(parse_int(" 7 "), Some(7));
+        assert_eq!(parse_int("-3"), Some(-3));
+        for bad in ["", "-", "+1", "1e3", "0x10", "1_000", "3-"] {
+            assert_eq!(parse_int(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_int("99999999999999999999"), None, "overflow");
+    }
+
+    #[test]
+    fn keys_and_values_may_carry_spaces() {
+        let (cfg, w) = Config::parse(Some(" 3 "), Some(" preemptms = 4 ,maxthreads= 64"), 1);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!((cfg.maxprocs, cfg.preempt_ns, cfg.max_threads), (3, 4_000_000, 64));
+    }
 }

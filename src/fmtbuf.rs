@@ -32,3 +32,25 @@ impl core::fmt::Write for FmtBuf<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn truncates_and_keeps_room_for_the_nul() {
+        let mut bytes = [0xffu8; 8];
+        let mut b = FmtBuf::new(&mut bytes);
+        let tail = "abcdefgh";
+        write!(b, "{}-{tail}", 12).unwrap();
+        assert_eq!(b.as_bytes(), b"12-abcd");
+        let c = b.as_cstr();
+        // SAFETY: as_cstr NUL-terminates inside the buffer.
+        assert_eq!(unsafe { core::ffi::CStr::from_ptr(c) }.to_bytes(), b"12-abcd");
+        let mut empty: [u8; 1] = [1];
+        let mut e = FmtBuf::new(&mut empty);
+        write!(e, "x").unwrap();
+        assert_eq!(e.as_bytes(), b"");
+    }
+}

@@ -90,3 +90,17 @@ pub fn fastrand() -> u32 {
 pub fn fastrand_n(n: u32) -> u32 {
     ((fastrand() as u64 * n as u64) >> 32) as u32
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fastrand_n_stays_below_n_and_reaches_every_value() {
+        let mut seen = [false; 7];
+        for _ in 0..10_000 {
+            let x = super::fastrand_n(7) as usize;
+            seen[x] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert_eq!(super::fastrand_n(1), 0);
+    }
+}

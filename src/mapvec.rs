@@ -139,3 +139,46 @@ impl<T: Copy> Iterator for IntoIter<T> {
         x
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_across_pages_keeping_every_element() {
+        let mut v = MapVec::new();
+        assert!(v.is_empty() && v.pop().is_none());
+        let n = 3 * PAGE; // u64s: six pages, several mremaps
+        for i in 0..n as u64 {
+            v.push(i * 7);
+        }
+        assert_eq!(v.len(), n);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64 * 7));
+        v[5] = 1;
+        assert_eq!(v[5], 1);
+        assert_eq!(v.pop(), Some((n as u64 - 1) * 7));
+        assert_eq!(v.len(), n - 1);
+    }
+
+    #[test]
+    fn take_moves_the_contents_out() {
+        let mut v = MapVec::filled(5, 9u32);
+        assert_eq!(&v[..], &[9; 5]);
+        let taken = v.take();
+        assert!(v.is_empty());
+        assert_eq!(taken.into_iter().collect::<Vec<_>>(), [9; 5]);
+        // The emptied vector works as a new one.
+        v.push(1);
+        assert_eq!(&v[..], &[1]);
+    }
+
+    #[test]
+    fn sorts_in_place_through_deref_mut() {
+        let mut v = MapVec::new();
+        for x in [5, 3, 9, 1] {
+            v.push(x);
+        }
+        v.sort_unstable();
+        assert_eq!(&v[..], &[1, 3, 5, 9]);
+    }
+}

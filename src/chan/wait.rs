@@ -256,3 +256,85 @@ impl WaitQ {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Dequeues every sudog it can claim, returning their cases.
+    fn claim_all(q: &mut WaitQ) -> Vec<usize> {
+        // SAFETY: the queue is ours alone (it stands for the channel lock),
+        // and its sudogs outlive it in the caller's frame.
+        core::iter::from_fn(|| unsafe { q.dequeue_claimed() }).map(|s| unsafe { (*s).case }).collect()
+    }
+
+    #[test]
+    fn a_returning_waiter_unlinks_itself_from_the_middle() {
+        let wait = Wait::new(true);
+        let mut sd: Vec<Sudog> = (0..3).map(|case| Sudog::new(&wait, ptr::null_mut(), case, true)).collect();
+        let mut q = WaitQ::new();
+        // SAFETY: sudogs outlive the queue's use of them; one context only.
+        unsafe {
+            for s in sd.iter_mut() {
+                q.enqueue(s);
+            }
+            assert_eq!(q.returning(), 3);
+            q.remove(&mut sd[1]);
+        }
+        assert_eq!(q.returning(), 2);
+        assert!(!sd[1].queued);
+        // The first claim wins the shared wait; the other sudog is stale.
+        assert_eq!(claim_all(&mut q), [0]);
+        assert!(q.is_empty());
+        // Claimed through this queue: its owner will not come back here.
+        assert_eq!(q.returning(), 1);
+        // The stale one's owner still comes back, and finds it unlinked.
+        // SAFETY: as above; sd[2] was queued with `returns` and not claimed.
+        unsafe { q.remove(&mut sd[2]) };
+        assert_eq!(q.returning(), 0);
+    }
+
+    #[test]
+    fn waiters_are_claimed_in_fifo_order_and_stale_ones_dropped() {
+        let waits: Vec<Wait> = (0..4).map(|_| Wait::new(true)).collect();
+        let mut sd: Vec<Sudog> =
+            waits.iter().enumerate().map(|(case, w)| Sudog::new(w, ptr::null_mut(), case, false)).collect();
+        let mut q = WaitQ::new();
+        // SAFETY: as in the test above.
+        unsafe {
+            for s in sd.iter_mut() {
+                q.enqueue(s);
+            }
+        }
+        // Waiter 1 was completed elsewhere (another case, its timeout).
+        assert!(waits[1].claim());
+        assert_eq!(claim_all(&mut q), [0, 2, 3]);
+        assert_eq!(q.returning(), 0);
+    }
+
+    #[test]
+    fn a_closer_unlinks_its_private_list_front_first() {
+        let wait = Wait::new(false);
+        let mut sd: Vec<Sudog> = (0..3).map(|case| Sudog::new(&wait, ptr::null_mut(), case, false)).collect();
+        let mut q = WaitQ::new();
+        // SAFETY: as in the tests above.
+        let order: Vec<usize> = unsafe {
+            for s in sd.iter_mut() {
+                q.enqueue(s);
+            }
+            core::iter::from_fn(|| q.pop_front()).map(|s| (*s).case).collect()
+        };
+        assert_eq!(order, [0, 1, 2]);
+        assert!(q.is_empty() && sd.iter().all(|s| !s.queued));
+    }
+
+    #[test]
+    fn an_uncontested_wait_is_claimed_by_its_only_claimer() {
+        let wait = Wait::new(false);
+        assert!(wait.claim());
+        // Contested: exactly one claim wins.
+        let wait = Wait::new(true);
+        assert!(wait.claim());
+        assert!(!wait.claim());
+    }
+}

@@ -167,3 +167,39 @@ impl<T> Drop for LockedGuard<'_, T> {
         unsafe { self.owner.lock.unlock() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contended_increments_are_never_lost() {
+        static COUNT: Locked<u64> = Locked::new(0);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..20_000 {
+                        *COUNT.lock() += 1;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*COUNT.lock(), 80_000);
+    }
+
+    #[test]
+    fn a_leaked_guard_keeps_the_lock_until_unlock() {
+        let l = Locked::new(1);
+        l.lock().leak();
+        assert_eq!(l.lock.state.load(Ordering::Relaxed), LOCKED);
+        // SAFETY: held with its guard leaked; no other reference.
+        unsafe {
+            *l.data() += 1;
+            l.unlock();
+        }
+        assert_eq!(*l.lock(), 2);
+    }
+}

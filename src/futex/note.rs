@@ -51,3 +51,26 @@ impl Note {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wakeup_before_the_sleep_is_kept() {
+        let n = Note::new();
+        n.wakeup();
+        n.sleep(); // returns at once
+        // Cleared: a deadline now passes.
+        assert!(!n.sleep_until(Some(crate::clock::deadline_after(1_000_000))));
+    }
+
+    #[test]
+    fn another_thread_wakes_the_sleeper() {
+        static N: Note = Note::new();
+        let t = std::thread::spawn(|| N.sleep_until(Some(crate::clock::deadline_after(10_000_000_000))));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        N.wakeup();
+        assert!(t.join().unwrap(), "timed out instead of waking");
+    }
+}

@@ -17,7 +17,7 @@ struct Snapshot {
 }
 
 /// Where a program counter is.
-#[derive(PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Code {
     /// The program's own code: preemptible.
     User,
@@ -55,18 +55,30 @@ const SYSTEM_PREFIXES: &[&str] = &[
 
 /// Classifies `pc`. Async-signal-safe.
 pub fn classify(pc: usize) -> Code {
-    let Some(snap) = CURRENT.load(Ordering::Acquire) else { return Code::User };
-    let i = snap.ranges.partition_point(|&(start, _, _)| start <= pc);
-    match snap.ranges.get(i.wrapping_sub(1)) {
-        Some(&(_, end, own)) if pc < end => {
-            if own {
-                Code::Runtime
-            } else {
-                Code::System
+    CURRENT.load(Ordering::Acquire).map_or(Code::User, |snap| snap.classify(pc))
+}
+
+impl Snapshot {
+    fn classify(&self, pc: usize) -> Code {
+        let i = self.ranges.partition_point(|&(start, _, _)| start <= pc);
+        match self.ranges.get(i.wrapping_sub(1)) {
+            Some(&(_, end, own)) if pc < end => {
+                if own {
+                    Code::Runtime
+                } else {
+                    Code::System
+                }
             }
+            _ => Code::User,
         }
-        _ => Code::User,
     }
+}
+
+/// Whether the object at `path` (as the loader names it) is a system
+/// library, by its file name.
+fn is_system(path: &[u8]) -> bool {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    SYSTEM_PREFIXES.iter().any(|p| base.starts_with(p.as_bytes()))
 }
 
 /// Rebuilds the snapshot if the set of loaded objects changed.
@@ -91,7 +103,6 @@ pub fn refresh() {
         }
         // SAFETY: dlpi_name is a NUL-terminated string (possibly empty).
         let name = unsafe { core::ffi::CStr::from_ptr(info.dlpi_name) }.to_bytes();
-        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(name);
         let segments = || {
             // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
             unsafe { core::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) }
@@ -107,7 +118,7 @@ pub fn refresh() {
         // gort's own code, when it is a shared object (not when linked
         // statically into the executable: then the executable is the program).
         let is_own = !name.is_empty() && segments().any(|(s, e)| (s..e).contains(&scan.own));
-        let is_system = SYSTEM_PREFIXES.iter().any(|p| base.starts_with(p.as_bytes()));
+        let is_system = is_system(name);
         if is_own || is_system {
             scan.ranges.extend(segments().map(|(s, e)| (s, e, is_own)));
         }
@@ -123,4 +134,57 @@ pub fn refresh() {
     let snap = Box::leak(Box::new(Snapshot { ranges: scan.ranges }));
     CURRENT.store(Some(snap), Ordering::Release);
     GENERATION.store(scan.generation, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_half_open_and_gaps_are_the_programs() {
+        let snap = Snapshot { ranges: vec![(0x1000, 0x2000, false), (0x3000, 0x4000, true), (0x4000, 0x5000, false)] };
+        let cases = [
+            (0, Code::User),
+            (0xfff, Code::User),
+            (0x1000, Code::System),
+            (0x1fff, Code::System),
+            (0x2000, Code::User),
+            (0x3000, Code::Runtime),
+            (0x3fff, Code::Runtime),
+            (0x4000, Code::System),
+            (0x5000, Code::User),
+            (usize::MAX, Code::User),
+        ];
+        for (pc, want) in cases {
+            assert_eq!(snap.classify(pc), want, "pc {pc:#x}");
+        }
+        assert_eq!(Snapshot { ranges: Vec::new() }.classify(0x1000), Code::User);
+    }
+
+    #[test]
+    fn system_libraries_are_known_by_file_name() {
+        for lib in ["/lib/x86_64-linux-gnu/libc.so.6", "libc-2.31.so", "/lib64/ld-linux-x86-64.so.2", "linux-vdso.so.1"]
+        {
+            assert!(is_system(lib.as_bytes()), "{lib}");
+        }
+        for lib in ["libstdc++.so.6", "libpython3.11.so.1.0", "libjemalloc.so.2", "/opt/x/libgort.so"] {
+            assert!(is_system(lib.as_bytes()), "{lib}");
+        }
+        for other in ["", "/usr/lib/libcrypto.so.3", "/usr/bin/myprog", "/libc.so.d/app", "mylibc.so"] {
+            assert!(!is_system(other.as_bytes()), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_live_map_puts_libc_in_the_system_and_this_test_in_the_program() {
+        refresh();
+        assert_eq!(classify(libc::write as *const () as usize), Code::System);
+        // gort is linked into this test executable: the program's code.
+        let here = the_live_map_puts_libc_in_the_system_and_this_test_in_the_program as *const () as usize;
+        assert_eq!(classify(here), Code::User);
+        // A second refresh with nothing loaded since keeps the snapshot.
+        let before = CURRENT.load(Ordering::Acquire).map(core::ptr::from_ref);
+        refresh();
+        assert_eq!(CURRENT.load(Ordering::Acquire).map(core::ptr::from_ref), before);
+    }
 }

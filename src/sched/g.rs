@@ -131,6 +131,12 @@ impl G {
         }
     }
 
+    /// A G that owns no stack, for tests of the structures that queue Gs.
+    #[cfg(test)]
+    pub fn leak_for_test() -> &'static G {
+        Box::leak(Box::new(G::new(0, 0, 0)))
+    }
+
     /// The top of this G's stack: the G sits just above it.
     pub fn stack_top(&self) -> usize {
         ptr::from_ref(self) as usize
@@ -357,4 +363,31 @@ pub fn scavenge() -> u32 {
         }
     }
     trimmed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cut_at_a_character_boundary() {
+        let g = G::leak_for_test();
+        let long = "x".repeat(100);
+        // A two-byte character straddling the cut is left out whole.
+        let accented = "\u{e9}".repeat(NAME_LEN / 2);
+        let cases: [(&[u8], String); 4] = [
+            (b"worker", "worker".into()),
+            (long.as_bytes(), "x".repeat(NAME_LEN - 1)),
+            (accented.as_bytes(), "\u{e9}".repeat(NAME_LEN / 2 - 1)),
+            (b"bad \xff utf-8", "bad ".into()),
+        ];
+        for (name, want) in cases {
+            // SAFETY: a G of this test's own, in no queue.
+            unsafe { g.set_name(Some(name)) };
+            assert_eq!(g.name_str(), want);
+        }
+        // SAFETY: as above.
+        unsafe { g.set_name(None) };
+        assert_eq!(g.name_str(), "");
+    }
 }

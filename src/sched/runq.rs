@@ -379,3 +379,175 @@ pub fn global_work() -> bool {
 pub(super) fn others_queued(p: &P) -> bool {
     (0..nprocs()).any(|id| id != p.id && !allp(id).runq.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gs(n: usize) -> Vec<&'static G> {
+        (0..n).map(|_| G::leak_for_test()).collect()
+    }
+
+    fn same(a: &G, b: &G) -> bool {
+        core::ptr::eq(a, b)
+    }
+
+    /// Everything `q` holds, taken with `get`.
+    fn drain(q: &RunQueue) -> Vec<&'static G> {
+        core::iter::from_fn(|| q.get()).collect()
+    }
+
+    fn assert_order(got: &[&'static G], want: &[&'static G]) {
+        assert_eq!(got.len(), want.len());
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!(same(a, b), "position {i} differs");
+        }
+    }
+
+    #[test]
+    fn ring_is_fifo_and_next_runs_first() {
+        let q = RunQueue::new();
+        let g = gs(4);
+        assert!(q.is_empty() && q.get().is_none());
+        for &x in &g[..3] {
+            assert!(q.put(x, false).is_none());
+        }
+        assert!(q.put(g[3], true).is_none());
+        assert_eq!(q.len(), 3);
+        assert!(q.has_next() && !q.ring_is_empty());
+        let (first, from_next) = q.get_noting_next().unwrap();
+        assert!(same(first, g[3]) && from_next);
+        let (second, from_next) = q.get_noting_next().unwrap();
+        assert!(same(second, g[0]) && !from_next);
+        assert_order(&drain(&q), &g[1..3]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_new_next_sends_the_old_one_to_the_tail() {
+        let q = RunQueue::new();
+        let g = gs(3);
+        q.put(g[0], false);
+        q.put(g[1], true);
+        q.put(g[2], true);
+        assert!(same(q.peek_next().unwrap(), g[2]));
+        assert_order(&drain(&q), &[g[2], g[0], g[1]]);
+    }
+
+    #[test]
+    fn take_next_takes_only_the_goroutine_named() {
+        let q = RunQueue::new();
+        let g = gs(2);
+        q.put(g[0], true);
+        assert!(!q.take_next(g[1]));
+        assert!(q.take_next(g[0]));
+        assert!(!q.take_next(g[0]));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_full_ring_overflows_half_of_itself_and_the_newcomer_in_order() {
+        let q = RunQueue::new();
+        let g = gs(RUNQ_SIZE + 1);
+        for &x in &g[..RUNQ_SIZE] {
+            assert!(q.put(x, false).is_none());
+        }
+        assert_eq!(q.len() as usize, RUNQ_SIZE);
+        let batch = q.put(g[RUNQ_SIZE], false).expect("a full ring overflows");
+        assert_eq!(batch.n as usize, RUNQ_SIZE / 2 + 1);
+        assert!(same(batch.head, g[0]) && same(batch.tail, g[RUNQ_SIZE]));
+        // The batch is linked through schedlink, oldest first, ending in None.
+        let linked: Vec<_> =
+            core::iter::successors(Some(batch.head), |x| x.schedlink.load(Ordering::Relaxed)).collect();
+        let want: Vec<_> = g[..RUNQ_SIZE / 2].iter().copied().chain([g[RUNQ_SIZE]]).collect();
+        assert_order(&linked, &want);
+        // The ring keeps the younger half, still in order.
+        assert_order(&drain(&q), &g[RUNQ_SIZE / 2..RUNQ_SIZE]);
+    }
+
+    #[test]
+    fn a_thief_takes_the_older_half_and_runs_the_youngest_of_it() {
+        let (victim, thief) = (RunQueue::new(), RunQueue::new());
+        let g = gs(11);
+        for &x in &g[..10] {
+            victim.put(x, false);
+        }
+        victim.put(g[10], true);
+        let got = thief.steal_from(&victim).expect("something to steal");
+        // Half of 10, rounded up: 5 taken, the fifth returned to run.
+        assert!(same(got, g[4]));
+        assert_order(&drain(&thief), &g[..4]);
+        // The victim keeps the rest, its `next` slot untouched.
+        assert!(same(victim.peek_next().unwrap(), g[10]));
+        assert_order(&drain(&victim), &[g[10], g[5], g[6], g[7], g[8], g[9]]);
+    }
+
+    #[test]
+    fn a_thief_never_takes_the_next_slot() {
+        let (victim, thief) = (RunQueue::new(), RunQueue::new());
+        let g = gs(1);
+        victim.put(g[0], true);
+        assert!(thief.steal_from(&victim).is_none());
+        assert!(victim.has_next());
+    }
+
+    #[test]
+    fn slots_are_reused_round_the_ring() {
+        let q = RunQueue::new();
+        let g = gs(3);
+        // Many times around the ring, with a few goroutines queued each time.
+        for round in 0..(3 * RUNQ_SIZE) {
+            for &x in &g {
+                assert!(q.put(x, false).is_none(), "round {round}");
+            }
+            assert_order(&drain(&q), &g);
+        }
+        let mut seen = 0;
+        q.put(g[0], true);
+        q.put(g[1], false);
+        q.for_each(|_| seen += 1);
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn gqueue_is_fifo_and_appends_lists() {
+        let mut q = GQueue::new();
+        let g = gs(5);
+        assert!(q.pop().is_none() && q.peek().is_none());
+        q.push(g[0]);
+        q.push(g[1]);
+        // A list g2 -> g3 -> g4, as a ring's overflow arrives.
+        g[2].schedlink.store(Some(g[3]), Ordering::Relaxed);
+        g[3].schedlink.store(Some(g[4]), Ordering::Relaxed);
+        g[4].schedlink.store(None, Ordering::Relaxed);
+        q.push_list(g[2], g[4], 3);
+        assert_eq!(q.len, 5);
+        assert!(same(q.peek().unwrap(), g[0]));
+        assert_order(&q.iter().collect::<Vec<_>>(), &g);
+        assert_order(&core::iter::from_fn(|| q.pop()).collect::<Vec<_>>(), &g);
+        assert_eq!(q.len, 0);
+        // Empty again: a push starts a fresh list.
+        q.push(g[1]);
+        assert!(same(q.pop().unwrap(), g[1]));
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn gqueue_take_first_unlinks_from_anywhere() {
+        let mut q = GQueue::new();
+        let g = gs(4);
+        for &x in &g {
+            q.push(x);
+        }
+        let is = |want: &'static G| move |x: &G| same(x, want);
+        assert!(same(q.take_first(is(g[1])).unwrap(), g[1])); // middle
+        assert!(same(q.take_first(is(g[3])).unwrap(), g[3])); // tail
+        assert!(q.take_first(is(g[3])).is_none());
+        // The tail moved back: pushing links after g2.
+        let extra = G::leak_for_test();
+        q.push(extra);
+        assert!(same(q.take_first(is(g[0])).unwrap(), g[0])); // head
+        assert_eq!(q.len, 2);
+        assert_order(&core::iter::from_fn(|| q.pop()).collect::<Vec<_>>(), &[g[2], extra]);
+    }
+}

@@ -332,4 +332,46 @@ mod tests {
             assert!(!t.timer.stop(), "timer {} still queued", t.id);
         }
     }
+
+    fn tagged(ids: core::ops::Range<usize>) -> Vec<Tagged> {
+        ids.map(|id| Tagged { timer: Timer::new(record), id }).collect()
+    }
+
+    #[test]
+    fn stopping_the_earliest_publishes_the_next_deadline() {
+        let heap = TimerHeap::new();
+        let timers = tagged(0..3);
+        for (t, when) in timers.iter().zip([30, 10, 20]) {
+            // SAFETY: idle timers that outlive the heap's use of them.
+            unsafe { heap.add(ptr::from_ref(t).cast(), when) };
+        }
+        assert_eq!(heap.next_when(), 10);
+        assert!(timers[1].timer.stop());
+        assert_eq!(heap.next_when(), 20);
+        assert!(!timers[1].timer.stop(), "stopped twice");
+        assert_eq!(heap.run(25), 1);
+        assert_eq!(FIRED.with(|f| f.take()), [2]);
+        assert!(timers[0].timer.stop());
+        assert_eq!(heap.next_when(), i64::MAX);
+        assert_eq!(heap.run(i64::MAX), 0);
+    }
+
+    #[test]
+    fn moved_timers_fire_from_their_new_heap() {
+        let (from, to) = (TimerHeap::new(), TimerHeap::new());
+        let timers = tagged(0..6);
+        for (i, t) in timers.iter().enumerate() {
+            let heap = if i % 2 == 0 { &from } else { &to };
+            // SAFETY: as above.
+            unsafe { heap.add(ptr::from_ref(t).cast(), 100 - i as i64) };
+        }
+        from.move_into(&to);
+        assert_eq!(from.next_when(), i64::MAX);
+        assert_eq!(to.next_when(), 95);
+        // A moved timer is stopped in the heap it moved to.
+        assert!(timers[4].timer.stop());
+        assert_eq!(from.run(i64::MAX), 0);
+        assert_eq!(to.run(i64::MAX), 5);
+        assert_eq!(FIRED.with(|f| f.take()), [5, 3, 2, 1, 0]);
+    }
 }

@@ -172,3 +172,32 @@ pub fn guard_hit(addr: usize) -> Option<(usize, usize)> {
         (addr < slot_base + GUARD).then_some((slot_base + slot, slot - GUARD))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_round_to_pages_within_the_limits() {
+        use crate::config::{MAX_STACK, MIN_STACK};
+        assert_eq!(round_size(0), MIN_STACK);
+        assert_eq!(round_size(MIN_STACK + 1), MIN_STACK + PAGE);
+        assert_eq!(round_size(usize::MAX), MAX_STACK);
+    }
+
+    #[test]
+    fn a_fault_in_a_guard_names_the_slot_above_it() {
+        let size = 16 << 10;
+        let mut tops = Vec::new();
+        assert!(map_region(size, |top| tops.push(top)));
+        assert!(tops.len() > 2 && tops.windows(2).all(|w| w[1] - w[0] == size + GUARD));
+        let top = tops[1];
+        let guard_lo = top - size - GUARD;
+        assert_eq!(guard_hit(guard_lo), Some((top, size)));
+        assert_eq!(guard_hit(top - size - 1), Some((top, size)));
+        // The stack itself and the G at its top are no guard.
+        assert_eq!(guard_hit(top - size), None);
+        assert_eq!(guard_hit(top - 1), None);
+        assert_eq!(guard_hit(0), None);
+    }
+}

@@ -172,3 +172,45 @@ impl Mutex {
 fn can_spin(spins: u32) -> bool {
     spins < 4 && sched::nprocs() > 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::UnsafeCell;
+
+    /// Plain threads block on the mutex (no runtime needed).
+    #[test]
+    fn threads_exclude_each_other() {
+        struct Shared(Mutex, UnsafeCell<u64>);
+        // SAFETY: the counter is touched only with the mutex held.
+        unsafe impl Sync for Shared {}
+        static S: Shared = Shared(Mutex::new(), UnsafeCell::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..5_000 {
+                        S.0.lock();
+                        // SAFETY: the mutex is held.
+                        unsafe { *S.1.get() += 1 };
+                        assert!(S.0.unlock());
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // SAFETY: every thread is done.
+        assert_eq!(unsafe { *S.1.get() }, 20_000);
+    }
+
+    #[test]
+    fn try_lock_and_unlock_report_the_state() {
+        let m = Mutex::new();
+        assert!(!m.unlock(), "unlocked twice");
+        assert!(m.try_lock());
+        assert!(!m.try_lock());
+        assert!(m.unlock());
+        assert!(m.try_lock());
+    }
+}

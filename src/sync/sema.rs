@@ -182,3 +182,26 @@ pub fn release(addr: &AtomicU32, n: u32, handoff: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_wakes_a_blocked_acquirer_and_units_are_counted() {
+        static S: AtomicU32 = AtomicU32::new(0);
+        release(&S, 2, false);
+        acquire(&S, false, WaitReason::Mutex);
+        acquire(&S, false, WaitReason::Mutex);
+        assert_eq!(S.load(Ordering::Relaxed), 0);
+        let waiter = std::thread::spawn(|| acquire(&S, false, WaitReason::Mutex));
+        // Wait until it is queued, then hand it a unit directly.
+        while bucket(&S).nwait.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        release(&S, 1, true);
+        waiter.join().unwrap();
+        assert_eq!(S.load(Ordering::Relaxed), 0);
+        assert_eq!(bucket(&S).nwait.load(Ordering::SeqCst), 0);
+    }
+}

@@ -61,3 +61,30 @@ impl WaitGroup {
         sema::acquire(&self.sema, false, WaitReason::WaitGroup);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_for_every_done_and_rejects_a_negative_count() {
+        static WG: WaitGroup = WaitGroup::new();
+        assert!(!WG.add(-1), "below zero");
+        WG.wait(); // zero: returns at once
+        assert!(WG.add(3));
+        let threads: Vec<_> = (0..3)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(5 * i));
+                    assert!(WG.add(-1));
+                })
+            })
+            .collect();
+        WG.wait();
+        assert_eq!(WG.state.load(Ordering::Relaxed) >> 32, 0);
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(!WG.add(i64::from(u32::MAX) + 1), "counter overflow");
+    }
+}
