@@ -65,18 +65,18 @@ impl<T: 'static> AtomicRef<T> {
         self.ptr.compare_exchange(as_ptr(current), as_ptr(new), success, failure).map(found).map_err(found)
     }
 
-    /// Like `compare_exchange`, but may fail spuriously.
-    #[inline(always)]
-    pub fn compare_exchange_weak(
-        &self,
-        current: Option<&T>,
-        new: Option<&'static T>,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<Option<&'static T>, Option<&'static T>> {
-        // SAFETY: as in `load`.
-        let found = |p: *mut T| unsafe { p.as_ref() };
-        self.ptr.compare_exchange_weak(as_ptr(current), as_ptr(new), success, failure).map(found).map_err(found)
+    /// Pushes `node` on the push-only list whose head is this cell and
+    /// whose links are `link(node)`. Release: a thread that walks the list
+    /// from the head (Acquire) sees `node` as it was before the push.
+    pub fn push(&self, node: &'static T, link: impl Fn(&T) -> &AtomicRef<T>) {
+        let mut head = self.load(Ordering::Relaxed);
+        loop {
+            link(node).store(head, Ordering::Relaxed);
+            match self.compare_exchange(head, Some(node), Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
     }
 
     /// Whether the cell refers to `r` (compared by address).

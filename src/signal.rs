@@ -83,24 +83,15 @@ pub fn set_worker_mask() {
     }
 }
 
+/// Gives the calling thread a signal stack of `size` bytes, above a guard
+/// page.
 pub fn install_altstack(size: usize) {
-    // SAFETY: a fresh mapping becomes this thread's signal stack for good.
+    let Some(base) = stack::map_stack_memory(size + stack::PAGE) else { return };
+    // SAFETY: a fresh mapping of ours becomes this thread's signal stack
+    // for good, its lowest page a guard.
     unsafe {
-        let len = size + stack::PAGE;
-        let base = libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-            -1,
-            0,
-        );
-        if base == libc::MAP_FAILED {
-            return;
-        }
-        libc::mprotect(base, stack::PAGE, libc::PROT_NONE);
-        let ss =
-            libc::stack_t { ss_sp: (base as usize + stack::PAGE) as *mut libc::c_void, ss_flags: 0, ss_size: size };
+        libc::mprotect(base as *mut libc::c_void, stack::PAGE, libc::PROT_NONE);
+        let ss = libc::stack_t { ss_sp: (base + stack::PAGE) as *mut libc::c_void, ss_flags: 0, ss_size: size };
         libc::sigaltstack(&ss, core::ptr::null_mut());
     }
 }

@@ -25,10 +25,10 @@
 //! buffer, which holds the frames of the goroutine that switched away, so
 //! each return whose address differs from its counterpart there is a
 //! mispredicted branch (~15-20 cycles). So the blocking paths (`wait_locked`,
-//! `select`) are inlined into the C entry points, which call
-//! the scheduler's `switch_out` directly: a ping-pong partner blocked in a receive
-//! against one blocked in a select then costs two mispredictions per resume
-//! instead of four. On the two-case select ping-pong that was 142 -> 122 ns
+//! `select`) are inlined into the C entry points, which call the
+//! scheduler's `switch_out` directly: a ping-pong partner blocked in a
+//! receive against one blocked in a select then costs two mispredictions
+//! per resume instead of four. On the two-case select ping-pong that was 142 -> 122 ns
 //! per round trip at 1 P, with almost no change in instruction count.
 
 pub mod select;

@@ -262,14 +262,8 @@ pub fn newm(p: Option<&'static P>, spinning: bool) -> bool {
         return false;
     }
     // Publish only once the thread exists: sysmon walks allm.
-    let mut head = SCHED.allm.load(Ordering::Relaxed);
-    loop {
-        m.alllink.store(head, Ordering::Relaxed);
-        match SCHED.allm.compare_exchange_weak(head, Some(m), Ordering::AcqRel, Ordering::Relaxed) {
-            Ok(_) => return true,
-            Err(h) => head = h,
-        }
-    }
+    SCHED.allm.push(m, |m| &m.alllink);
+    true
 }
 
 extern "C" fn m_thread_main(arg: *mut libc::c_void) -> *mut libc::c_void {

@@ -75,21 +75,7 @@ pub fn map_region(size: usize, mut each: impl FnMut(usize)) -> bool {
     let slot_size = size + GUARD;
     let nslots = (REGION_TARGET / slot_size).clamp(1, REGION_MAX_SLOTS);
     let len = slot_size * nslots;
-    // SAFETY: a fresh anonymous mapping; nothing else refers to it.
-    let base = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return false;
-    }
-    let base = base as usize;
+    let Some(base) = map_stack_memory(len) else { return false };
     for i in 0..nslots {
         if !install_guard(base + i * slot_size) {
             // SAFETY: unmapping the region we just mapped and never published.
@@ -112,6 +98,25 @@ pub fn map_region(size: usize, mut each: impl FnMut(usize)) -> bool {
         each(top);
     }
     true
+}
+
+/// Maps `len` bytes for stacks (goroutines' or signal stacks): only
+/// touched pages cost memory (`MAP_NORESERVE`), and transparent huge pages
+/// stay off (`MAP_STACK`). Returns the base address, or None when out of
+/// memory.
+pub fn map_stack_memory(len: usize) -> Option<usize> {
+    // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+    let base = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    (base != libc::MAP_FAILED).then_some(base as usize)
 }
 
 fn install_guard(addr: usize) -> bool {

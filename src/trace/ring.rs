@@ -134,15 +134,8 @@ fn new_ring() -> Option<&'static Ring> {
     let r = map_zeroed::<Ring>()?;
     // SAFETY: just mapped, zeroed, ours; never unmapped.
     let r: &'static Ring = unsafe { &*r };
-    let mut head = ALL.load(Ordering::Relaxed);
-    loop {
-        r.next.store(head, Ordering::Relaxed);
-        // Release: a thread walking the list sees the initialised ring.
-        match ALL.compare_exchange_weak(head, Some(r), Ordering::Release, Ordering::Relaxed) {
-            Ok(_) => return Some(r),
-            Err(h) => head = h,
-        }
-    }
+    ALL.push(r, |r| &r.next);
+    Some(r)
 }
 
 /// Calls `f` on every ring ever made.
