@@ -60,12 +60,12 @@ pub use self::goroutine::{
     blocking_begin, blocking_end, current_g, goroutine_main, lock_os_thread, nopreempt_begin, nopreempt_end,
     num_goroutines, park, ready, spawn, total_spawned, unlock_os_thread, yield_now,
 };
-pub use self::idle::{
-    acquirep, hand_p, handoffp, newm, pidleget, pidleput, releasep, startm, stop_p, take_handed, wakep,
-};
+use self::idle::{acquirep, handoffp, newm, releasep};
+pub use self::idle::{hand_p, pidleget, pidleput, startm, stop_p, take_handed, wakep};
 use self::m::M;
 use self::p::{P, P_STOPPED};
-pub use self::runq::{GQueue, global_work, globrunq_put, others_waiting};
+pub use self::runq::others_waiting;
+use self::runq::{GQueue, global_work, globrunq_put};
 use crate::cell::AtomicRef;
 use crate::config::{Config, MAX_PROCS};
 use crate::futex::{Locked, LockedGuard};
@@ -75,8 +75,8 @@ use crate::{preempt, trace};
 pub struct SchedState {
     pub runq: GQueue,
     pub wakeq: GQueue,
-    pub(super) pidle: Option<&'static P>,
-    pub(super) midle: Option<&'static M>,
+    pidle: Option<&'static P>,
+    midle: Option<&'static M>,
     /// Ps waiting for the chores thread to make them an M.
     pub pstart: Option<&'static P>,
 }
