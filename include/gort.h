@@ -346,6 +346,27 @@ int gort_stop_the_world(void);
 int gort_start_the_world(void);
 
 /*
+ Writes every goroutine to `fd` in Go's traceback shape: id, state (the
+ wait reason of a parked goroutine, with how long it has waited once that
+ is a minute or more) and name, then its stack, innermost frame first, as
+ function and file:line where debug information exists, then the function
+ that spawned it:
+
+ ```text
+ goroutine 7 [chan receive, 3 minutes]: (name "parser")
+ gort_chan_recv(...)
+ worker_loop(...) at src/worker.c:41
+ created by main at src/main.c:12
+ ```
+
+ The world is stopped while the stacks are read (microseconds per
+ goroutine), not while they are symbolized and written. Returns 0, EBADF
+ (`fd` is not open), EDEADLK (the caller holds the world stopped), or the
+ error write(2) reported.
+ */
+int gort_dump(int fd);
+
+/*
  Locks `m`, parking the goroutine (blocking the thread) while it is held.
  EINVAL if `m` is NULL.
  */

@@ -30,6 +30,7 @@ mod cell;
 mod chan;
 mod clock;
 mod config;
+mod diag;
 pub mod ffi;
 mod fmtbuf;
 mod futex;

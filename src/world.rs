@@ -55,15 +55,21 @@ pub fn is_stopper(g: &sched::g::G) -> bool {
     OWNER.load(Ordering::Relaxed) == ptr::from_ref(g) as u64
 }
 
+/// Whether the caller (goroutine or thread) holds the world stopped. OWNER
+/// holds its id only between its own stop and start, so no other thread
+/// can make it match.
+pub fn held_by_caller() -> bool {
+    OWNER.load(Ordering::Relaxed) == caller_id()
+}
+
 /// Whether `p` is the P the world's stopper keeps.
 pub fn is_stopper_p(p: &P) -> bool {
     OWNER_P.is(p, Ordering::Relaxed)
 }
 
 pub fn stop() -> i32 {
-    // The holder would wait on WORLD for itself. OWNER holds its id only
-    // between its own stop and start, so no other thread can make it match.
-    if OWNER.load(Ordering::Relaxed) == caller_id() {
+    // The holder would wait on WORLD for itself.
+    if held_by_caller() {
         return libc::EDEADLK;
     }
     stop_world(true)

@@ -117,6 +117,10 @@ pub unsafe extern "C" fn switch(save: *mut usize, load: usize) {
 global_asm!(
     ".text",
     ".p2align 4",
+    // Global but hidden: code in other codegen units computes its address
+    // (`trampoline_range`), which a file-local symbol would not allow.
+    ".globl gort_goroutine_trampoline",
+    ".hidden gort_goroutine_trampoline",
     ".type gort_goroutine_trampoline, @function",
     "gort_goroutine_trampoline:",
     ".cfi_startproc",
@@ -170,14 +174,79 @@ pub unsafe fn init_stack(top: usize, arg: usize) -> usize {
     sp
 }
 
-/// Program counter and stack pointer of the interrupted context.
+/// What an unwinder needs to start walking a stack: the program counter,
+/// the stack pointer and the frame pointer (x86-64 CFI never needs more to
+/// find return addresses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct Regs {
+    pub pc: usize,
+    pub sp: usize,
+    pub bp: usize,
+}
+
+/// Where `switch` leaves a saved context, as offsets from the saved stack
+/// pointer (see the module comment). Read by goroutine dumps and, through
+/// the debugger descriptor, by tools/gort-gdb.py.
+pub mod switch_frame {
+    pub const RBP: usize = 48;
+    pub const RET: usize = 56;
+    /// Bytes `switch` pushes: the stack pointer once it has returned is
+    /// the saved one plus this.
+    pub const SIZE: usize = 64;
+}
+
+/// The registers of a context that `switch` saved at stack pointer `sp`, as
+/// they will be the moment it resumes (just after `switch` returns into its
+/// caller). `read` fetches a stack word, or None outside the stack.
+pub fn switched_out_regs(sp: usize, read: impl Fn(usize) -> Option<usize>) -> Option<Regs> {
+    Some(Regs { pc: read(sp + switch_frame::RET)?, sp: sp + switch_frame::SIZE, bp: read(sp + switch_frame::RBP)? })
+}
+
+/// Fills `*out` with the state its caller will have when this call
+/// returns: the return address, the stack pointer above it, and rbp.
+#[unsafe(naked)]
+unsafe extern "C" fn capture_regs(out: *mut Regs) {
+    naked_asm!(
+        "mov rax, [rsp]",
+        "mov [rdi], rax",
+        "lea rax, [rsp + 8]",
+        "mov [rdi + 8], rax",
+        "mov [rdi + 16], rbp",
+        "ret"
+    )
+}
+
+/// The calling function's registers, as at the instruction after this call:
+/// an unwinder started from them walks the caller's stack. The program
+/// counter is a return address (look its line up one byte earlier).
+#[inline(always)]
+pub fn here() -> Regs {
+    let mut regs = Regs::default();
+    // SAFETY: writes three words into `regs`; touches nothing else.
+    unsafe { capture_regs(&mut regs) };
+    regs
+}
+
+/// The goroutine trampoline's code range: the outermost frame of every
+/// goroutine stack, where unwinding stops.
+pub fn trampoline_range() -> core::ops::Range<usize> {
+    let start = trampoline_address() as usize;
+    start..start + 16
+}
+
+/// Registers of the context interrupted by a signal.
 ///
 /// # Safety
 /// `uc` must be the `ucontext_t` the kernel passed to a SA_SIGINFO handler.
-pub unsafe fn ucontext_pc_sp(uc: *const libc::c_void) -> (usize, usize) {
+pub unsafe fn ucontext_regs(uc: *const libc::c_void) -> Regs {
     // SAFETY: per the caller, uc points to a valid ucontext_t.
-    let uc = unsafe { &*(uc as *const libc::ucontext_t) };
-    (uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize, uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize)
+    let gregs = unsafe { &(*(uc as *const libc::ucontext_t)).uc_mcontext.gregs };
+    Regs {
+        pc: gregs[libc::REG_RIP as usize] as usize,
+        sp: gregs[libc::REG_RSP as usize] as usize,
+        bp: gregs[libc::REG_RBP as usize] as usize,
+    }
 }
 
 /// Issues a Valgrind client request; returns `default` when not running

@@ -83,3 +83,25 @@ pub extern "C" fn gort_stop_the_world() -> c_int {
 pub extern "C" fn gort_start_the_world() -> c_int {
     call(EBUG, crate::world::start)
 }
+
+/// Writes every goroutine to `fd` in Go's traceback shape: id, state (the
+/// wait reason of a parked goroutine, with how long it has waited once that
+/// is a minute or more) and name, then its stack, innermost frame first, as
+/// function and file:line where debug information exists, then the function
+/// that spawned it:
+///
+/// ```text
+/// goroutine 7 [chan receive, 3 minutes]: (name "parser")
+/// gort_chan_recv(...)
+/// worker_loop(...) at src/worker.c:41
+/// created by main at src/main.c:12
+/// ```
+///
+/// The world is stopped while the stacks are read (microseconds per
+/// goroutine), not while they are symbolized and written. Returns 0, EBADF
+/// (`fd` is not open), EDEADLK (the caller holds the world stopped), or the
+/// error write(2) reported.
+#[unsafe(no_mangle)]
+pub extern "C" fn gort_dump(fd: c_int) -> c_int {
+    call(EBUG, || crate::diag::dump(fd))
+}

@@ -199,7 +199,7 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         return refuse(st, false);
     }
     // SAFETY: uc is the handler's ucontext.
-    let (pc, sp) = unsafe { arch::ucontext_pc_sp(uc) };
+    let arch::Regs { pc, sp, .. } = unsafe { arch::ucontext_regs(uc) };
     if sp < gr.stack_lo || sp >= gr.stack_top() {
         return refuse(st, false);
     }

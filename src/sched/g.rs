@@ -56,6 +56,21 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// The reason stored as `v` in a `G`.
+    pub fn from_u32(v: u32) -> Option<WaitReason> {
+        const ALL: [WaitReason; 8] = [
+            WaitReason::None,
+            WaitReason::ChanSend,
+            WaitReason::ChanRecv,
+            WaitReason::Select,
+            WaitReason::Sleep,
+            WaitReason::Mutex,
+            WaitReason::WaitGroup,
+            WaitReason::StopTheWorld,
+        ];
+        ALL.into_iter().find(|r| *r as u32 == v)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             WaitReason::None => "",

@@ -162,6 +162,19 @@ pub fn release_deep(lo: usize, hi: usize, keep: usize) {
     }
 }
 
+/// Calls `f` with the top address of every stack slot ever made (where its
+/// G lives). Async-signal-safe: reads the registry only.
+pub fn for_each_slot(mut f: impl FnMut(usize)) {
+    let n = NREGIONS.load(Ordering::Acquire);
+    for r in &REGIONS[..n] {
+        let base = r.base.load(Ordering::Relaxed);
+        let slot = r.slot_size.load(Ordering::Relaxed);
+        for i in 0..r.nslots.load(Ordering::Relaxed) {
+            f(base + (i + 1) * slot);
+        }
+    }
+}
+
 /// If `addr` lies in a stack guard, returns (slot top, stack size) of the
 /// slot the guard protects. Async-signal-safe: reads the registry only.
 pub fn guard_hit(addr: usize) -> Option<(usize, usize)> {

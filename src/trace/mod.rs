@@ -165,20 +165,8 @@ const S_STOPPED: u8 = 2;
 /// `arg` of an instant with no M to name.
 const NO_M: u64 = u64::MAX;
 
-/// Every wait reason, to print one read back from a `G` as a number.
-const WAIT_REASONS: [WaitReason; 8] = [
-    WaitReason::None,
-    WaitReason::ChanSend,
-    WaitReason::ChanRecv,
-    WaitReason::Select,
-    WaitReason::Sleep,
-    WaitReason::Mutex,
-    WaitReason::WaitGroup,
-    WaitReason::StopTheWorld,
-];
-
 fn wait_str(v: u32) -> &'static str {
-    WAIT_REASONS.iter().find(|r| **r as u32 == v).map_or("wait", |r| r.as_str())
+    WaitReason::from_u32(v).map_or("wait", WaitReason::as_str)
 }
 
 /// The goroutine slice open on a P. Written only by the thread holding the
