@@ -189,6 +189,11 @@ pub struct Regs {
 /// pointer (see the module comment). Read by goroutine dumps and, through
 /// the debugger descriptor, by tools/gort-gdb.py.
 pub mod switch_frame {
+    pub const R15: usize = 8;
+    pub const R14: usize = 16;
+    pub const R13: usize = 24;
+    pub const R12: usize = 32;
+    pub const RBX: usize = 40;
     pub const RBP: usize = 48;
     pub const RET: usize = 56;
     /// Bytes `switch` pushes: the stack pointer once it has returned is

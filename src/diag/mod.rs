@@ -28,8 +28,10 @@
 //! - `unwind`: loaded objects and stack walking;
 //! - `symbolize`: addresses to functions, files and lines;
 //! - `snapshot`: what is copied while the world is stopped;
-//! - `format`: the text.
+//! - `format`: the text;
+//! - `debugger`: the layout `tools/gort-gdb.py` reads (no dump involved).
 
+mod debugger;
 mod format;
 mod snapshot;
 mod symbolize;

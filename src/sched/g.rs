@@ -55,6 +55,19 @@ pub enum WaitReason {
     StopTheWorld,
 }
 
+/// Each reason's name, indexed by its value and NUL-terminated, so that
+/// debuggers can read them too (see `diag::debugger`).
+pub const WAIT_REASON_NAMES: [&str; 8] = [
+    "\0",
+    "chan send\0",
+    "chan receive\0",
+    "select\0",
+    "sleep\0",
+    "sync.Mutex\0",
+    "sync.WaitGroup\0",
+    "stop the world\0",
+];
+
 impl WaitReason {
     /// The reason stored as `v` in a `G`.
     pub fn from_u32(v: u32) -> Option<WaitReason> {
@@ -72,16 +85,8 @@ impl WaitReason {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            WaitReason::None => "",
-            WaitReason::ChanSend => "chan send",
-            WaitReason::ChanRecv => "chan receive",
-            WaitReason::Select => "select",
-            WaitReason::Sleep => "sleep",
-            WaitReason::Mutex => "sync.Mutex",
-            WaitReason::WaitGroup => "sync.WaitGroup",
-            WaitReason::StopTheWorld => "stop the world",
-        }
+        let name = WAIT_REASON_NAMES[self as usize];
+        &name[..name.len() - 1]
     }
 }
 

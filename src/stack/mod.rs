@@ -42,17 +42,18 @@ const REGION_TARGET: usize = 64 << 20;
 const REGION_MAX_SLOTS: usize = 256;
 const MAX_REGIONS: usize = 1 << 16;
 
-/// A mapped region of equal slots.
-struct Region {
-    base: AtomicUsize,
-    slot_size: AtomicUsize,
-    nslots: AtomicUsize,
+/// A mapped region of equal slots. Debuggers read the registry too (see
+/// `diag::debugger`).
+pub(crate) struct Region {
+    pub(crate) base: AtomicUsize,
+    pub(crate) slot_size: AtomicUsize,
+    pub(crate) nslots: AtomicUsize,
 }
 
-static REGIONS: [Region; MAX_REGIONS] =
+pub(crate) static REGIONS: [Region; MAX_REGIONS] =
     [const { Region { base: AtomicUsize::new(0), slot_size: AtomicUsize::new(0), nslots: AtomicUsize::new(0) } };
         MAX_REGIONS];
-static NREGIONS: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static NREGIONS: AtomicUsize = AtomicUsize::new(0);
 /// Serialises registrations (readers need no lock).
 static REGISTER_LOCK: Locked<()> = Locked::new(());
 
