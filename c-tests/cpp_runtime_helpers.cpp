@@ -2,7 +2,8 @@
 // plain thread, distinct ids on goroutines), maxprocs (query/set/restore),
 // world_stopper (no other goroutine runs while it lives), lock_os_thread (a
 // pinned goroutine stays on its thread; EPERM as std::system_error on a
-// plain thread), the nopreempt/blocking guards, stats and version.
+// plain thread), the nopreempt/blocking guards, stats and version, and
+// dump (a parked goroutine's block, with the lambda's file and line).
 // env: GORTMAXPROCS=2 GORTDEBUG=preemptms=2
 // timeout: 60
 #include "gort.hpp"
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <system_error>
 #include <thread>
 
@@ -178,6 +180,25 @@ void stats_and_version() {
     CHECK(gort::version() != nullptr && gort::version()[0] != '\0');
 }
 
+void dump_to_a_stream() {
+    gort::chan<int> go_on, done;
+    gort::go([go_on, done] {
+        go_on.recv();  // parked here while the dump is taken
+        done.send(1);
+    });
+    std::ostringstream text;
+    for (int i = 0; i < 1000 && text.str().find("[chan receive]") == std::string::npos; ++i) {
+        gort::sleep(1ms);
+        text.str("");
+        gort::dump(text);
+    }
+    CHECK(text.str().find("[chan receive]") != std::string::npos);
+    CHECK(text.str().find("gort_chan_recv") != std::string::npos);
+    CHECK(text.str().find("cpp_runtime_helpers.cpp:") != std::string::npos);
+    go_on.send(1);
+    done.recv();
+}
+
 }  // namespace
 
 int main() {
@@ -191,6 +212,7 @@ int main() {
     lock_os_thread_pins();
     guards();
     stats_and_version();
+    dump_to_a_stream();
     std::puts("ok");
     return 0;
 }

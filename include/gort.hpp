@@ -32,6 +32,7 @@
  *                                          gort::timeout(d, h) | gort::default_case(h))
  *   sync.WaitGroup, Mutex     gort::wait_group, gort::mutex (Lockable)
  *   runtime.Gosched etc.      gort::yield(), gort::sleep(d), gort::maxprocs(n) ...
+ *   SIGQUIT's goroutine dump  gort::dump(std::cerr)
  *
  * Errors
  *
@@ -86,12 +87,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <iterator>
 #include <memory>
 #include <new>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -570,6 +573,19 @@ inline gort_stats stats() {
 
 /// The library's version string.
 inline const char *version() noexcept { return gort_version(); }
+
+/// Writes every goroutine's state and stack to `out`, in Go's traceback
+/// shape (gort_dump). Throws std::system_error if the dump fails (EDEADLK
+/// while the caller holds the world stopped).
+inline void dump(std::ostream &out) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE *)> f(std::tmpfile(), &std::fclose);
+    if (!f) throw std::system_error(errno, std::generic_category(), "gort::dump: tmpfile");
+    detail::check(gort_dump(fileno(f.get())), "gort_dump");
+    std::rewind(f.get());
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;)
+        out.write(buf, static_cast<std::streamsize>(n));
+}
 
 // ---------------------------------------------------------------------------
 // Scoped runtime states

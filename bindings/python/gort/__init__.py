@@ -13,7 +13,8 @@ with asynchronous preemption. This package lets Python share that world:
   ``async for v in ch``, :func:`select_async`; the event loop never blocks
   and cancellation never loses a value (``gort._async``).
 * :class:`WaitGroup`, :class:`stopped_world`, :func:`maxprocs`,
-  :func:`stats`, :func:`version`, :func:`num_goroutines`.
+  :func:`stats`, :func:`version`, :func:`num_goroutines`, and :func:`dump`
+  (every goroutine's stack, as Go prints it on SIGQUIT).
 
 Every blocking call releases the GIL (the library is loaded with a plain
 :class:`ctypes.CDLL`), so Python threads and goroutines run in parallel. In
@@ -42,7 +43,7 @@ from ._async import select_async, sent_before_cancel
 from ._errors import ChannelClosed, Timeout
 from ._lib import lib, library_path
 from .channel import RECV, SEND, Channel, Op, select
-from .runtime import WaitGroup, go, maxprocs, num_goroutines, stats, stopped_world, version
+from .runtime import WaitGroup, dump, go, maxprocs, num_goroutines, stats, stopped_world, version
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,7 @@ __all__ = [
     "Op",
     "Timeout",
     "WaitGroup",
+    "dump",
     "go",
     "lib",
     "library_path",

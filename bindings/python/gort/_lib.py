@@ -148,6 +148,8 @@ _PROTOTYPES = {
     # Introspection
     "gort_read_stats": (_int, [ctypes.POINTER(GortStats)]),
     "gort_version": (ctypes.c_char_p, []),
+    # Diagnostics
+    "gort_dump": (_int, [_int]),
 }
 
 

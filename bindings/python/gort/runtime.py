@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import tempfile
 import threading
 import time
 import types
@@ -15,6 +16,7 @@ from .channel import Channel
 
 __all__ = [
     "WaitGroup",
+    "dump",
     "go",
     "maxprocs",
     "num_goroutines",
@@ -341,6 +343,22 @@ def stats() -> Dict[str, int]:
     raw = GortStats()
     check(lib.gort_read_stats(ctypes.byref(raw)), "gort_read_stats")
     return {field[0]: int(getattr(raw, field[0])) for field in GortStats._fields_}
+
+
+def dump() -> str:
+    """Every goroutine's state and stack, as text in Go's traceback shape.
+
+    The text ``gort_dump`` writes: one block per goroutine, its id, state
+    (the wait reason of a parked one) and name, then its frames innermost
+    first as ``function(...) at file:line`` (where debug information
+    exists), then ``created by`` the function that spawned it. The world is
+    stopped only while the stacks are read. Python threads are not
+    goroutines and do not appear.
+    """
+    with tempfile.TemporaryFile() as f:
+        check(lib.gort_dump(f.fileno()), "gort_dump")
+        f.seek(0)
+        return f.read().decode("utf-8", "replace")
 
 
 def version() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import errno
 import threading
 import time
@@ -237,6 +238,19 @@ class IntrospectionTest(GortTestCase):
             for spin in spins:
                 spin.stop = 1
             wg.wait(timeout=10)
+        self.assertGoroutinesFinish()
+
+    def test_dump_shows_a_parked_goroutine(self) -> None:
+        ch = gort.Channel(ctypes.c_int64)
+        gort.go(helper().helper_produce_100, ch)  # blocks sending 0: nobody receives yet
+        self.assertTrue(wait_until(lambda: "[chan send]" in gort.dump(), 10))
+        text = gort.dump()
+        self.assertIsInstance(text, str)
+        block = next(b for b in text.split("\n\n") if "[chan send]" in b)
+        self.assertRegex(block, r"^goroutine \d+ \[chan send\]:")
+        self.assertIn("helper_produce_100(...) at ", block)
+        self.assertIn("helper.c:", block)
+        self.assertEqual(list(ch), list(range(100)))
         self.assertGoroutinesFinish()
 
     def test_version(self) -> None:
