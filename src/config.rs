@@ -6,6 +6,7 @@
 //! - `GORTDEBUG=key=value,...`: the keys in [`KEYS`]. The last occurrence of
 //!   a key wins.
 //! - `GORTTRACE=path`: write an execution trace there (see `trace`).
+//! - `GORTTRACEBACK=none|single|all`: what a fatal error prints (see `diag`).
 //!
 //! A bad value never stops the program: each problem prints one warning line
 //! on stderr naming it, and the setting keeps its default. (Go ignores bad
@@ -38,6 +39,32 @@ pub struct Config {
     pub max_threads: u32,
     /// Execution trace destination.
     pub trace_path: Option<String>,
+    /// SIGQUIT prints a goroutine dump and the program goes on.
+    pub sigquit_dump: bool,
+    /// What to do when every goroutine is asleep for good (see `diag`).
+    pub deadlock: Deadlock,
+    /// What a fatal error prints.
+    pub traceback: Traceback,
+}
+
+/// `GORTDEBUG=deadlock=N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deadlock {
+    /// 0: not looked for.
+    Off,
+    /// 1: reported on stderr once per episode; the program goes on.
+    Report,
+    /// 2: reported, then the process aborts.
+    Abort,
+}
+
+/// `GORTTRACEBACK`: which goroutines a fatal error shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Traceback {
+    None,
+    /// The failing goroutine (for a deadlock, which has none: everyone).
+    Single,
+    All,
 }
 
 /// A `GORTDEBUG` key: its name, the accepted range, and where it goes.
@@ -60,6 +87,13 @@ const KEYS: &[Key] = &[
         set: |c, v| c.stack_size = (v as usize) << 10,
     },
     Key { name: "maxthreads", min: 16, max: 1_000_000, set: |c, v| c.max_threads = v as u32 },
+    Key { name: "sigquit", min: 0, max: 1, set: |c, v| c.sigquit_dump = v != 0 },
+    Key {
+        name: "deadlock",
+        min: 0,
+        max: 2,
+        set: |c, v| c.deadlock = [Deadlock::Off, Deadlock::Report, Deadlock::Abort][v as usize],
+    },
 ];
 
 impl Config {
@@ -73,6 +107,9 @@ impl Config {
             stack_size: 256 << 10,
             max_threads: 10_000,
             trace_path: None,
+            sigquit_dump: false,
+            deadlock: Deadlock::Report,
+            traceback: Traceback::Single,
         }
     }
 
@@ -86,6 +123,12 @@ impl Config {
         }
         let mut cfg = cfg;
         cfg.trace_path = get("GORTTRACE").filter(|p| !p.is_empty());
+        if let Some(v) = get("GORTTRACEBACK") {
+            match parse_traceback(&v) {
+                Some(t) => cfg.traceback = t,
+                None => eprintln!("gort: GORTTRACEBACK={v:?} is not none, single or all; using single"),
+            }
+        }
         cfg
     }
 
@@ -135,6 +178,15 @@ impl Config {
             }
         }
         (cfg, warnings)
+    }
+}
+
+fn parse_traceback(s: &str) -> Option<Traceback> {
+    match s.trim() {
+        "none" => Some(Traceback::None),
+        "single" => Some(Traceback::Single),
+        "all" => Some(Traceback::All),
+        _ => None,
     }
 }
 
@@ -211,9 +263,14 @@ mod tests {
 
     #[test]
     fn every_key_parses() {
-        let (cfg, w) =
-            parse(Some("2"), "asyncpreemptoff=1,preemptms=3,schedtrace=500,scheddetail=1,stacksize=64,maxthreads=100");
+        let (cfg, w) = parse(
+            Some("2"),
+            "asyncpreemptoff=1,preemptms=3,schedtrace=500,scheddetail=1,stacksize=64,maxthreads=100,sigquit=1,deadlock=2",
+        );
         assert!(w.is_empty(), "{w:?}");
+        assert!(cfg.sigquit_dump);
+        assert_eq!(cfg.deadlock, Deadlock::Abort);
+        assert_eq!(parse(None, "deadlock=0").0.deadlock, Deadlock::Off);
         assert_eq!(cfg.maxprocs, 2);
         assert!(cfg.async_preempt_off);
         assert_eq!(cfg.preempt_ns, 3_000_000);
@@ -239,6 +296,7 @@ mod tests {
             ("preemptms=1001", "out of range"),
             ("stacksize=1", "out of range 16.."),
             ("asyncpreemptoff=2", "out of range 0..1"),
+            ("deadlock=3", "out of range 0..2"),
             ("scheddetail", "not key=value"),
             ("preemptms=-5", "out of range"),
             ("maxthreads=1e3", "not a number"),
@@ -279,6 +337,14 @@ mod tests {
         }
         let (cfg, w) = parse(Some("1024"), "");
         assert_eq!((cfg.maxprocs, w.len()), (MAX_PROCS, 0));
+    }
+
+    #[test]
+    fn traceback_values() {
+        assert_eq!(Config::defaults(1).traceback, Traceback::Single);
+        assert_eq!(parse_traceback("none"), Some(Traceback::None));
+        assert_eq!(parse_traceback(" all"), Some(Traceback::All));
+        assert_eq!(parse_traceback("crash"), None);
     }
 
     #[test]
