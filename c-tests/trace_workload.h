@@ -10,7 +10,9 @@
  *   - one gort_stop_the_world / gort_start_the_world from main,
  * then calls exit(0) from main (or, with TW_EXIT_FROM=goroutine in the
  * test's environment, from a goroutine) while the hogs still run: the trace
- * must be complete anyway.
+ * must be complete anyway. With TW_END=abort the child calls abort()
+ * instead, with TW_END=segv a goroutine dereferences a null pointer: the
+ * trace must still parse and hold what was recorded.
  */
 #ifndef TRACE_WORKLOAD_H
 #define TRACE_WORKLOAD_H
@@ -18,6 +20,7 @@
 #include "child_process.h"
 
 #include <stdatomic.h>
+#include <sys/resource.h>
 
 #define TW_ROUND_TRIPS 10000
 
@@ -88,6 +91,11 @@ static void tw_exit_now(void *arg) {
     exit(0); /* from a goroutine: atexit handlers run on its stack */
 }
 
+static void tw_segv_now(void *arg) {
+    (void)arg;
+    *(volatile int *)(uintptr_t)arg = 1; /* arg is NULL: SIGSEGV on a goroutine */
+}
+
 /* The child: runs the workload and exits with hogs running, from main or
  * (TW_EXIT_FROM=goroutine) from a goroutine. */
 static inline int tw_child(void) {
@@ -129,6 +137,16 @@ static inline int tw_child(void) {
            (unsigned long long)st.preempt_signals, (unsigned long long)st.preempt_unsafe,
            (unsigned long long)st.stw_count);
     fflush(stdout);
+    const char *end = getenv("TW_END");
+    if (end && strcmp(end, "exit") != 0) {
+        struct rlimit no_core = {0, 0}; /* the crash is the test's: no core file */
+        CHECK_EQ(setrlimit(RLIMIT_CORE, &no_core), 0);
+    }
+    if (end && strcmp(end, "abort") == 0) abort();
+    if (end && strcmp(end, "segv") == 0) {
+        tw_go(tw_segv_now, NULL, "crasher");
+        for (;;) pause();
+    }
     const char *from = getenv("TW_EXIT_FROM");
     if (from && strcmp(from, "goroutine") == 0) {
         tw_go(tw_exit_now, NULL, "exiter");
@@ -137,22 +155,31 @@ static inline int tw_child(void) {
     exit(0); /* hogs still running: the atexit flush must complete the trace */
 }
 
-/* Traces the workload into <dir>/trace.json; returns the trace's path. */
-static inline const char *tw_make_trace(const char *dir) {
-    static char path[PATH_MAX], env_trace[PATH_MAX + 16];
+/* Traces the workload into <dir>/trace.json, the child ending as `end`
+ * says (TW_END: NULL or "exit", "abort", "segv"); returns the trace's path.
+ * The child must exit 0, or die of the signal its ending raises. */
+static inline const char *tw_make_trace_ending(const char *dir, const char *end) {
+    static char path[PATH_MAX], env_trace[PATH_MAX + 16], env_end[64];
     snprintf(path, sizeof path, "%s/trace.json", dir);
     snprintf(env_trace, sizeof env_trace, "GORTTRACE=%s", path);
-    const char *env[] = {env_trace, "GORTMAXPROCS=2", "GORTDEBUG=preemptms=1", NULL};
+    snprintf(env_end, sizeof env_end, "TW_END=%s", end ? end : "exit");
+    const char *env[] = {env_trace, "GORTMAXPROCS=2", "GORTDEBUG=preemptms=1", env_end, NULL};
     gt_child c;
     gt_run_self("child", env, 60, &c);
-    if (!gt_child_exited_ok(&c) || !strstr(c.out, "child ok")) {
+    int sig = !end || strcmp(end, "exit") == 0 ? 0 : strcmp(end, "abort") == 0 ? SIGABRT : SIGSEGV;
+    int ended_right = sig == 0 ? gt_child_exited_ok(&c) : WIFSIGNALED(c.status) && WTERMSIG(c.status) == sig;
+    if (!ended_right || !strstr(c.out, "child ok")) {
         gt_child_dump("traced child", &c);
+        fprintf(stderr, "want the child to end with %s\n", sig ? strsignal(sig) : "exit status 0");
         abort();
     }
     printf("%s", c.out);
     gt_child_free(&c);
     return path;
 }
+
+/* Traces the workload into <dir>/trace.json; returns the trace's path. */
+static inline const char *tw_make_trace(const char *dir) { return tw_make_trace_ending(dir, NULL); }
 
 /* Runs python3 with `args` (NULL-terminated); fails the test unless it exits 0. */
 static inline void tw_python(const char *const args[]) {

@@ -32,19 +32,30 @@ extern "C" fn on_sigsegv(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_
     let addr = unsafe { (*info).si_addr() } as usize;
     if let Some((top, size)) = super::guard_hit(addr) {
         report(addr, top, size);
-        // Die of the fault itself (core dump, status): default action, retry.
-        // SAFETY: resetting a signal disposition.
-        unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+        die_of_sigsegv(info);
         return;
     }
     let old = OLD_SIGSEGV.get();
     if old.sa_sigaction == libc::SIG_DFL || old.sa_sigaction == libc::SIG_IGN {
-        // Let the faulting instruction run again under the default action.
-        // SAFETY: as above.
-        unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+        die_of_sigsegv(info);
         return;
     }
     signal::forward(&OLD_SIGSEGV, sig, info, uc);
+}
+
+/// The process dies of this SIGSEGV, as it would have without us (core
+/// dump, exit status), once the trace is flushed: with the default action
+/// back, a fault recurs as the handler returns; a SIGSEGV someone sent is
+/// raised again.
+fn die_of_sigsegv(info: *const libc::siginfo_t) {
+    crate::trace::finish_on_crash();
+    // SAFETY: resetting a disposition; the kernel passes a valid siginfo.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        if (*info).si_code <= 0 {
+            crate::trace::die_of(libc::SIGSEGV);
+        }
+    }
 }
 
 /// Prints Go-style: "goroutine stack exceeds limit", naming the goroutine.

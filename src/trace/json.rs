@@ -2,21 +2,30 @@
 //!
 //! Layout: `{"traceEvents":[` then one event per line, every event after the
 //! first preceded by `,`, then `],"displayTimeUnit":"ns"}` written once by
-//! the exit flush ([`finish`]). Chunks are whole events written with one
+//! the final flush ([`finish`]). Chunks are whole events written with one
 //! `write(2)` each under [`FILE`], so events from different threads never
 //! interleave; once the footer is written the file is closed and later
 //! chunks are dropped. Events are not in time order (each ring is flushed
 //! when it fills): Perfetto and chrome://tracing sort them.
 //!
-//! Nothing here runs in a signal handler: formatting and writing happen in
-//! the owner's normal context (a full ring) or at exit.
+//! The final flush runs at `exit()` (an `atexit` handler) or, when the
+//! process dies of a signal, in that signal's handler ([`finish_on_crash`]).
+//! Everything it reaches is async-signal-safe: the rings and the text
+//! buffers are lock-free or owned, and [`FILE`] is only *tried* until a
+//! deadline, because the dying thread may be the one that holds it. Other
+//! formatting and writing happen in a full ring's owner's normal context.
+//!
+//! A write that fails (a full disk, `/dev/full`) prints one warning and
+//! ends the trace there: the file is then not valid JSON.
 
 use core::cell::UnsafeCell;
+use core::fmt::Write as _;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::ring::{self, Rec, Ring, TEXT_CAP};
 use super::*;
+use crate::fmtbuf::FmtBuf;
 
 struct File {
     fd: i32,
@@ -29,6 +38,34 @@ static PID: AtomicI32 = AtomicI32::new(0);
 static FINISHED: AtomicBool = AtomicBool::new(false);
 /// Trace time zero (`clock::now()` at init).
 pub static T0: AtomicI64 = AtomicI64::new(0);
+/// While a dying process flushes: the `clock::now()` after which nothing
+/// waits for a lock any more (0: not dying).
+static CRASH_DEADLINE: AtomicI64 = AtomicI64::new(0);
+/// The path, for the write-error warning (formatted without allocating).
+static PATH: Mutex<[u8; 240]> = Mutex::new([0; 240]);
+
+/// The file lock: blocking normally; tried until the deadline while dying.
+fn lock_file() -> Option<MutexGuard<'static, File>> {
+    let deadline = CRASH_DEADLINE.load(Ordering::Relaxed);
+    if deadline == 0 {
+        return Some(FILE.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+    loop {
+        match FILE.try_lock() {
+            Ok(f) => return Some(f),
+            Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if clock::now() < deadline => {
+                // SAFETY: no preconditions.
+                unsafe { libc::sched_yield() };
+            }
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        }
+    }
+}
+
+/// How long the final flush may wait for a ring or the file held by
+/// another thread, in a dying process.
+const CRASH_PATIENCE_NS: i64 = 1_000_000_000;
 
 /// A fixed buffer to format into. Writing past its end truncates, so every
 /// caller makes sure at least `MAX_EVENT` bytes are free before formatting
@@ -146,6 +183,9 @@ pub fn open(path: &str) -> bool {
         let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
         f.fd = fd;
         f.closed = false;
+        let mut p = PATH.lock().unwrap_or_else(|e| e.into_inner());
+        let n = path.len().min(p.len());
+        p[..n].copy_from_slice(&path.as_bytes()[..n]);
     }
     let mut buf = vec![0u8; 16 << 10];
     let mut out = Out::new(&mut buf);
@@ -169,6 +209,7 @@ pub fn open(path: &str) -> bool {
 }
 
 /// Appends bytes to the file (whole events only). Dropped once closed.
+/// A failed write closes the file, with one warning.
 fn write_chunk(bytes: &[u8]) {
     if bytes.is_empty() {
         return;
@@ -176,7 +217,7 @@ fn write_chunk(bytes: &[u8]) {
     if crate::sched::forked() {
         return; // a fork child must not append to its parent's trace
     }
-    let f = FILE.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut f) = lock_file() else { return };
     if f.closed || f.fd < 0 {
         return;
     }
@@ -185,12 +226,49 @@ fn write_chunk(bytes: &[u8]) {
         // SAFETY: writing from a live slice.
         let n = unsafe { libc::write(f.fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
         if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            // SAFETY: the calling thread's errno, just set by write(2).
+            let err = unsafe { *libc::__errno_location() };
+            if err == libc::EINTR {
                 continue;
             }
-            return; // disk full or similar: the trace ends here
+            f.closed = true;
+            ENABLED.store(false, Ordering::Relaxed);
+            warn_write_failed(err);
+            return;
         }
         rest = &rest[n as usize..];
+    }
+}
+
+/// One line on stderr: the trace could not be written. Async-signal-safe
+/// (a stack buffer, write(2)).
+fn warn_write_failed(err: i32) {
+    let mut bytes = [0u8; 400];
+    let mut w = FmtBuf::new(&mut bytes);
+    let path = PATH.try_lock().map(|p| *p).unwrap_or([0; 240]);
+    let path = &path[..path.iter().position(|&b| b == 0).unwrap_or(path.len())];
+    let _ = write!(
+        w,
+        "gort: GORTTRACE={}: write failed ({}); the trace ends here and is incomplete",
+        core::str::from_utf8(path).unwrap_or("?"),
+        errno_name(err),
+    );
+    let _ = w.write_str("\n");
+    // SAFETY: writing a stack buffer to fd 2.
+    unsafe { libc::write(2, w.as_bytes().as_ptr() as *const libc::c_void, w.as_bytes().len()) };
+}
+
+/// A few errno values by name (strerror may allocate or lock: not here).
+fn errno_name(err: i32) -> &'static str {
+    match err {
+        libc::ENOSPC => "ENOSPC: no space left on device",
+        libc::EDQUOT => "EDQUOT: disk quota exceeded",
+        libc::EFBIG => "EFBIG: file too large",
+        libc::EIO => "EIO: input/output error",
+        libc::EROFS => "EROFS: read-only file system",
+        libc::EPIPE => "EPIPE: broken pipe",
+        libc::EBADF => "EBADF: bad file descriptor",
+        _ => "an I/O error",
     }
 }
 
@@ -386,20 +464,29 @@ unsafe impl Sync for ExitBuf {}
 static EXIT_BUF: ExitBuf = ExitBuf(UnsafeCell::new([0; TEXT_CAP]));
 
 extern "C" fn at_exit() {
-    finish();
+    finish(500_000_000);
 }
 
-/// The exit flush: stops recording, empties every ring, closes the slices
+/// The final flush of a process dying of a signal (called from that
+/// signal's handler, before it lets the signal do what it would have done).
+/// Gives up on whatever another thread holds for a second.
+pub fn finish_on_crash() {
+    CRASH_DEADLINE.store(clock::now() + CRASH_PATIENCE_NS, Ordering::Relaxed);
+    finish(CRASH_PATIENCE_NS / 4);
+}
+
+/// The final flush: stops recording, empties every ring (waiting at most
+/// `patience_ns` for each one another thread is flushing), closes the slices
 /// still open (goroutines running at exit), names every track, and writes
 /// the footer. Later events are dropped. Runs once, in the process that
 /// opened the file.
-pub fn finish() {
+fn finish(patience_ns: i64) {
     // SAFETY: no preconditions.
     if PID.load(Ordering::Relaxed) != unsafe { libc::getpid() } || FINISHED.swap(true, Ordering::AcqRel) {
         return;
     }
     ENABLED.store(false, Ordering::SeqCst);
-    ring::for_each(|r| drain(r, 500_000_000));
+    ring::for_each(|r| drain(r, patience_ns));
     let now = clock::now();
     // SAFETY: we won FINISHED: the buffer is ours.
     let buf = unsafe { &mut *EXIT_BUF.0.get() };
@@ -436,14 +523,11 @@ pub fn finish() {
         emit(&mut out, &rec);
     }
     write_chunk(out.as_bytes());
-    let mut f = FILE.lock().unwrap_or_else(|e| e.into_inner());
-    if f.fd >= 0 && !f.closed {
-        let footer = b"\n],\"displayTimeUnit\":\"ns\"}\n";
-        // SAFETY: writing a static buffer; then closing our own fd.
-        unsafe {
-            libc::write(f.fd, footer.as_ptr() as *const libc::c_void, footer.len());
-            libc::close(f.fd);
-        }
+    write_chunk(b"\n],\"displayTimeUnit\":\"ns\"}\n");
+    let Some(mut f) = lock_file() else { return };
+    if f.fd >= 0 {
+        // SAFETY: closing our own descriptor, once.
+        unsafe { libc::close(f.fd) };
     }
     f.closed = true;
     f.fd = -1;

@@ -58,11 +58,15 @@
 //! hand-off gives the happens-before). A ring that fills is formatted and
 //! written by its owner right there (about 1 ms for 4096 events) where the
 //! hook allows it (never in the signal handler, never under the scheduler
-//! lock); elsewhere the event is dropped and counted. At exit (an `atexit`
-//! handler registered at init) `json::finish` stops recording, empties every
-//! ring, closes slices still open (goroutines running at exit) and writes
-//! the JSON footer; events after that are dropped. A trace is complete
-//! only if the process ends through `exit()` (or returns from `main`).
+//! lock); elsewhere the event is dropped and counted. At the end the final
+//! flush (`json::finish`) stops recording, empties every ring, closes slices
+//! still open (goroutines running at exit) and writes the JSON footer;
+//! events after that are dropped. It runs at `exit()` (or the return from
+//! `main`), from an `atexit` handler registered at init, and when the
+//! process dies of a signal whose action is to kill it (`abort()`, a
+//! crash, SIGTERM left at its default; see [`crash`]), from that signal's
+//! handler. A process that ends with `_exit` or SIGKILL runs neither and
+//! keeps only what full rings had written: no footer.
 //!
 //! # Async-signal-safety (read before editing)
 //!
@@ -77,6 +81,7 @@
 //! threads, sysmon, the chores thread: no P, no M); `retake` runs on sysmon or a
 //! stop-the-world caller, which own the P they took.
 
+mod crash;
 mod json;
 mod ring;
 mod schedtrace;
@@ -92,6 +97,8 @@ use crate::sched::p::P;
 
 use self::ring::{Rec, Ring};
 
+pub use self::crash::die_of;
+pub use self::json::finish_on_crash;
 pub use self::schedtrace::schedtrace;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -280,8 +287,11 @@ fn open_slice_at_exit(id: u32, now: i64) -> Option<Rec> {
 }
 
 pub fn init() {
-    let path = crate::sched::cfg().trace_path.as_deref();
-    let on = path.is_some_and(json::open);
+    let cfg = crate::sched::cfg();
+    let on = cfg.trace_path.as_deref().is_some_and(json::open);
+    if on {
+        crash::install(if cfg.sigquit_dump { &[libc::SIGQUIT] } else { &[] });
+    }
     // Release: the file and T0 before any hook sees tracing on.
     ENABLED.store(on, Ordering::Release);
 }
