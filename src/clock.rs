@@ -1,5 +1,17 @@
 //! The runtime's one clock: CLOCK_MONOTONIC in nanoseconds (a vDSO read, no
 //! system call). Timers, timeouts, sysmon and traces all use it.
+//!
+//! Also a coarse copy of it that sysmon refreshes on every round, for
+//! timestamps that need no precision on paths that cannot afford a clock
+//! read: a goroutine's park, which a channel ping-pong does twice per round
+//! trip, records when it parked from here (a read of the clock there cost
+//! 20-30% of a round trip).
+
+use core::sync::atomic::{AtomicI64, Ordering};
+
+/// sysmon's last reading of `now()`, or 0 while it sleeps for longer than a
+/// round (then the clock is read instead).
+static COARSE: AtomicI64 = AtomicI64::new(0);
 
 /// Monotonic time in nanoseconds. Async-signal-safe.
 pub fn now() -> i64 {
@@ -27,6 +39,23 @@ pub fn deadline_after(ns: i64) -> i64 {
 /// Converts a monotonic nanosecond instant to a `timespec`.
 pub fn timespec_at(ns: i64) -> libc::timespec {
     libc::timespec { tv_sec: (ns / 1_000_000_000) as libc::time_t, tv_nsec: (ns % 1_000_000_000) as _ }
+}
+
+/// `now()` as of sysmon's last round: at most its longest round (10 ms)
+/// behind while the runtime is busy; exact (a clock read) while sysmon
+/// sleeps longer, when the runtime is idle.
+#[inline]
+pub fn coarse_now() -> i64 {
+    match COARSE.load(Ordering::Relaxed) {
+        0 => now(),
+        t => t,
+    }
+}
+
+/// sysmon: `now` is the time (0: sysmon is about to sleep for longer than
+/// a round, `coarse_now` must read the clock).
+pub fn set_coarse(now: i64) {
+    COARSE.store(now, Ordering::Relaxed);
 }
 
 #[cfg(test)]

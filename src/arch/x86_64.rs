@@ -222,6 +222,20 @@ unsafe extern "C" fn capture_regs(out: *mut Regs) {
     )
 }
 
+/// The body of a naked `extern "C"` function taking `$nargs` integer
+/// arguments (2 or 3): calls `$target` with the same arguments and its own
+/// caller's return address after them, and returns what it returns (a
+/// tail jump: `$target` returns straight to the caller).
+macro_rules! call_with_return_address {
+    (2, $target:path) => {
+        core::arch::naked_asm!("mov rdx, [rsp]", "jmp {f}", f = sym $target)
+    };
+    (3, $target:path) => {
+        core::arch::naked_asm!("mov rcx, [rsp]", "jmp {f}", f = sym $target)
+    };
+}
+pub(crate) use call_with_return_address;
+
 /// The calling function's registers, as at the instruction after this call:
 /// an unwinder started from them walks the caller's stack. The program
 /// counter is a return address (look its line up one byte earlier).

@@ -29,7 +29,7 @@ use super::unwind::End;
 /// id.
 pub fn dump(out: &mut String, snap: &Snapshot, sym: &mut Symbolizer) {
     let mut order: Vec<&Record> = snap.records.iter().collect();
-    order.sort_by_key(|r| (r.state != State::Caller, r.id));
+    order.sort_by_key(|r| (r.state != State::Current, r.id));
     for (i, r) in order.into_iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -44,6 +44,11 @@ pub fn dump(out: &mut String, snap: &Snapshot, sym: &mut Symbolizer) {
 /// One goroutine's block.
 pub fn goroutine(out: &mut String, r: &Record, frames: &[usize], sym: &mut Symbolizer) {
     header(out, r);
+    stack(out, r, frames, sym);
+    created_by(out, r.create_pc, sym);
+}
+
+fn stack(out: &mut String, r: &Record, frames: &[usize], sym: &mut Symbolizer) {
     match r.stack {
         Stack::Unavailable => out.push_str("goroutine running on another thread; stack unavailable\n"),
         Stack::NotStarted => {
@@ -67,7 +72,7 @@ pub fn goroutine(out: &mut String, r: &Record, frames: &[usize], sym: &mut Symbo
 
 fn header(out: &mut String, r: &Record) {
     let state = match r.state {
-        State::Caller => "running",
+        State::Current => "running",
         State::Runnable => "runnable",
         State::Waiting(reason) => reason.as_str(),
         State::Preempted => "preempted",
@@ -75,6 +80,10 @@ fn header(out: &mut String, r: &Record) {
         State::Running => "running",
     };
     let _ = write!(out, "goroutine {} [{}", r.id, if state.is_empty() { "waiting" } else { state });
+    let minutes = r.waited / 60_000_000_000;
+    if minutes >= 1 {
+        let _ = write!(out, ", {minutes} minutes"); // Go's words, for tools that parse them
+    }
     if r.locked {
         out.push_str(", locked to thread");
     }
@@ -99,6 +108,21 @@ fn shown_frames(out: &mut String, frames: &[usize], sym: &mut Symbolizer) {
     }
 }
 
+/// `created by FUNCTION at FILE:LINE`: the function that called `gort_go`.
+/// Of the functions inlined at the call, the innermost outside `gort.hpp`:
+/// C++'s `gort::go` is inlined into the program's function that called it.
+fn created_by(out: &mut String, pc: usize, sym: &mut Symbolizer) {
+    if pc == 0 {
+        return;
+    }
+    let frames = &sym.symbolize(pc - 1).frames;
+    let in_header = |f: &&Frame| f.line.as_ref().is_some_and(|(file, _)| file.ends_with("/gort.hpp"));
+    let Some(f) = frames.iter().find(|f| !in_header(f)).or(frames.last()) else { return };
+    let _ = write!(out, "created by {}", f.function.as_deref().unwrap_or("?"));
+    place(out, f);
+    out.push('\n');
+}
+
 fn frame_line(out: &mut String, f: &Frame) {
     let _ = write!(out, "{}(...)", f.function.as_deref().unwrap_or("?"));
     place(out, f);
@@ -115,5 +139,41 @@ fn place(out: &mut String, f: &Frame) {
             let _ = write!(out, " at {object}+{offset:#x}");
         }
         (None, None) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::g::{NAME_LEN, WaitReason};
+
+    fn record(state: State, waited: i64, locked: bool, name: &str) -> Record {
+        let mut n = [0u8; NAME_LEN];
+        n[..name.len()].copy_from_slice(name.as_bytes());
+        Record {
+            id: 7,
+            state,
+            locked,
+            name: n,
+            entry: 0,
+            create_pc: 0,
+            waited,
+            frames_at: 0,
+            nframes: 0,
+            stack: Stack::Unavailable,
+        }
+    }
+
+    #[test]
+    fn header_says_how_long_a_goroutine_waited_once_it_is_a_minute() {
+        let mut out = String::new();
+        header(&mut out, &record(State::Waiting(WaitReason::ChanRecv), 210_000_000_000, false, "parser"));
+        assert_eq!(out, "goroutine 7 [chan receive, 3 minutes]: (name \"parser\")\n");
+        out.clear();
+        header(&mut out, &record(State::Waiting(WaitReason::Mutex), 59_000_000_000, true, ""));
+        assert_eq!(out, "goroutine 7 [sync.Mutex, locked to thread]:\n");
+        out.clear();
+        header(&mut out, &record(State::Preempted, 0, false, ""));
+        assert_eq!(out, "goroutine 7 [preempted]:\n");
     }
 }

@@ -37,7 +37,7 @@ mod snapshot;
 mod symbolize;
 mod unwind;
 
-use self::snapshot::Snapshot;
+use self::snapshot::{Current, Snapshot};
 use self::symbolize::Symbolizer;
 use self::unwind::Objects;
 use crate::sched;
@@ -73,7 +73,8 @@ fn take() -> String {
     let mut objects = Objects::load();
     let mut snap = Snapshot::for_live_goroutines();
     crate::world::stop();
-    snap.collect(&mut objects, sched::current_g());
+    let current = sched::current_g().map_or(Current::None, Current::Caller);
+    snap.collect(&mut objects, current, false);
     crate::world::start();
     let mut sym = Symbolizer::new(&objects.list);
     let mut out = String::with_capacity(snap.records.len() * 256);

@@ -13,18 +13,22 @@
 //!
 //! - a goroutine that is parked, queued or yielded: the registers `switch`
 //!   saved on its stack;
+//! - one stopped by a preemption signal: the interrupted context, which its
+//!   M keeps while it waits in the handler (`M::held`); one back from a C
+//!   call and waiting for a P, or inside `gort_blocking_begin/end`: where
+//!   its M noted it stopped (the runtime call, `gort_blocking_begin`);
 //! - the calling goroutine: here;
-//! - others (running C code on a thread of their own while the world is
-//!   stopped, or stopped inside a signal handler): no stack, said so.
+//! - one running C code on a thread whose P was taken: no stack (it changes
+//!   under our feet), said so.
 
 use core::sync::atomic::Ordering;
 
 use super::unwind::{self, End, Objects};
 use crate::arch;
 use crate::sched::g::{G, G_IDLE, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, NAME_LEN, WaitReason};
-use crate::sched::m::{U_BLOCKING, ustate_kind};
+use crate::sched::m::{M, U_BLOCKING, ustate_kind};
 use crate::sched::{self, all_ms};
-use crate::stack;
+use crate::{clock, stack};
 
 /// Most frames kept per goroutine (Go prints at most 100 too).
 pub const MAX_FRAMES: usize = 100;
@@ -32,8 +36,8 @@ pub const MAX_FRAMES: usize = 100;
 /// What the dump says a goroutine is doing.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    /// The goroutine that asked for the dump.
-    Caller,
+    /// The goroutine that asked for the dump, or that a fatal error stopped.
+    Current,
     Runnable,
     Waiting(WaitReason),
     /// Stopped by a preemption signal (or back from a C call, waiting for a
@@ -67,6 +71,10 @@ pub struct Record {
     pub name: [u8; NAME_LEN],
     /// The goroutine's entry function.
     pub entry: usize,
+    /// Where it was spawned (a return address; 0: unknown).
+    pub create_pc: usize,
+    /// How long a parked goroutine has waited, in ns (0: not parked).
+    pub waited: i64,
     /// Frames in the arena: `frames_at..frames_at + nframes`.
     pub frames_at: usize,
     pub nframes: usize,
@@ -102,26 +110,29 @@ impl Snapshot {
         Snapshot::with_capacity(live + live / 4 + 64, 24)
     }
 
-    /// Copies every live goroutine. Allocates nothing: records beyond the
-    /// capacity are counted in `unlisted`. `caller` is the calling
-    /// goroutine, whose stack is walked from this very call.
-    pub fn collect(&mut self, objects: &mut Objects, caller: Option<&G>) {
+    /// Copies every live goroutine (with `only_current`, just `current`).
+    /// Allocates nothing: records beyond the capacity are counted in
+    /// `unlisted`.
+    pub fn collect(&mut self, objects: &mut Objects, current: Current, only_current: bool) {
         let here = arch::here();
+        let now = clock::now();
         let mut used = 0;
         stack::for_each_slot(|top| {
             let g = g_at_slot_top(top);
             // Acquire: a G's fields are set before it leaves G_IDLE.
             let status = g.status.load(Ordering::Acquire);
-            if status == G_IDLE {
+            let start = match current {
+                Current::Caller(c) if core::ptr::eq(c, g) => Some((State::Current, Some((here, false)))),
+                _ => None,
+            };
+            if status == G_IDLE || (only_current && start.is_none()) {
                 return;
             }
             if self.records.len() == self.records.capacity() {
                 self.unlisted += 1;
                 return;
             }
-            let is_caller = caller.is_some_and(|c| core::ptr::eq(c, g));
-            let (state, regs) = match status {
-                _ if is_caller => (State::Caller, Some((here, false))),
+            let (state, regs) = start.unwrap_or_else(|| match status {
                 G_RUNNABLE | G_WAITING => {
                     let state = if status == G_WAITING { State::Waiting(wait_reason(g)) } else { State::Runnable };
                     let stack = g.stack_lo..g.stack_top();
@@ -131,10 +142,14 @@ impl Snapshot {
                     let ctx = unsafe { g.ctx.get() };
                     (state, arch::switched_out_regs(ctx, read).map(|r| (r, false)))
                 }
-                G_PREEMPTED => (State::Preempted, None),
-                G_RUNNING if running_in_blocking_call(g) => (State::BlockingCall, None),
+                G_PREEMPTED => (State::Preempted, g.bound_m.load(Ordering::Relaxed).map(|m| m.held.get())),
+                G_RUNNING => match blocking_m(g) {
+                    Some(m) => (State::BlockingCall, Some(m.held.get())),
+                    None => (State::Running, None),
+                },
                 _ => (State::Running, None),
-            };
+            });
+            let waitsince = g.waitsince.load(Ordering::Relaxed);
             let mut record = Record {
                 id: g.id(),
                 state,
@@ -144,6 +159,8 @@ impl Snapshot {
                 name: unsafe { *g.name.as_ptr() },
                 // SAFETY: written by the spawner before the G left G_IDLE.
                 entry: unsafe { g.entry.get() }.map_or(0, |f| f as usize),
+                create_pc: g.create_pc.load(Ordering::Relaxed),
+                waited: if status == G_WAITING && waitsince > 0 { (now - waitsince).max(0) } else { 0 },
                 frames_at: used,
                 nframes: 0,
                 stack: Stack::Unavailable,
@@ -169,6 +186,14 @@ impl Snapshot {
     }
 }
 
+/// The goroutine whose stack is walked from registers the caller has.
+#[derive(Clone, Copy)]
+pub enum Current<'a> {
+    None,
+    /// The calling goroutine: from this very call.
+    Caller(&'a G),
+}
+
 /// The G at the top of a stack slot (see `stack`).
 fn g_at_slot_top(top: usize) -> &'static G {
     let gsize = core::mem::size_of::<G>().next_multiple_of(64);
@@ -181,9 +206,7 @@ fn wait_reason(g: &G) -> WaitReason {
     WaitReason::from_u32(g.wait_reason.load(Ordering::Relaxed)).unwrap_or(WaitReason::None)
 }
 
-/// Whether the M running `g` is inside `gort_blocking_begin/end`.
-fn running_in_blocking_call(g: &G) -> bool {
-    all_ms().any(|m| {
-        m.curg.is(g, Ordering::Relaxed) && ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_BLOCKING
-    })
+/// The M running `g` inside `gort_blocking_begin/end`, if it is.
+fn blocking_m(g: &G) -> Option<&'static M> {
+    all_ms().find(|m| m.curg.is(g, Ordering::Relaxed) && ustate_kind(m.ustate.load(Ordering::Relaxed)) == U_BLOCKING)
 }

@@ -23,12 +23,22 @@ pub struct gort_attr {
     pub name: *const c_char,
 }
 
+// gort_go, gort_go_attr and gort_main record where they were called from,
+// for goroutine dumps ("created by main at main.c:12"). Rust cannot name a
+// function's return address, so each is a two-instruction shim that adds
+// it as one more argument and jumps to the function that does the work.
+
 /// Spawns a goroutine running `fn(arg)`. Returns 0, EINVAL (fn is NULL) or
 /// ENOMEM.
+#[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub extern "C" fn gort_go(func: gort_func, arg: *mut c_void) -> c_int {
+    crate::arch::call_with_return_address!(2, go)
+}
+
+extern "C" fn go(func: gort_func, arg: *mut c_void, creator: usize) -> c_int {
     call(EBUG, || match func {
-        Some(f) => sched::spawn(f, arg, 0, None),
+        Some(f) => sched::spawn(f, arg, 0, None, creator),
         None => libc::EINVAL,
     })
 }
@@ -39,25 +49,37 @@ pub extern "C" fn gort_go(func: gort_func, arg: *mut c_void) -> c_int {
 /// # Safety
 /// `attr`, if not NULL, points to a valid `gort_attr` whose `name` is NULL
 /// or a NUL-terminated string.
+#[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn gort_go_attr(func: gort_func, arg: *mut c_void, attr: *const gort_attr) -> c_int {
+    crate::arch::call_with_return_address!(3, go_attr)
+}
+
+/// # Safety
+/// As `gort_go_attr`.
+unsafe extern "C" fn go_attr(func: gort_func, arg: *mut c_void, attr: *const gort_attr, creator: usize) -> c_int {
     call(EBUG, || {
         let Some(f) = func else { return libc::EINVAL };
         // SAFETY: per the caller.
-        let Some(attr) = (unsafe { attr.as_ref() }) else { return sched::spawn(f, arg, 0, None) };
+        let Some(attr) = (unsafe { attr.as_ref() }) else { return sched::spawn(f, arg, 0, None, creator) };
         if attr.stack_size > MAX_STACK {
             return libc::EINVAL;
         }
         // SAFETY: per the caller, name is NULL or a C string.
         let name = (!attr.name.is_null()).then(|| unsafe { CStr::from_ptr(attr.name) }.to_bytes());
-        sched::spawn(f, arg, attr.stack_size, name)
+        sched::spawn(f, arg, attr.stack_size, name, creator)
     })
 }
 
 /// Runs `fn(arg)` as a goroutine and waits until it returns. Returns 0,
 /// EINVAL (fn NULL) or ENOMEM.
+#[unsafe(naked)]
 #[unsafe(no_mangle)]
 pub extern "C" fn gort_main(func: gort_func, arg: *mut c_void) -> c_int {
+    crate::arch::call_with_return_address!(2, main)
+}
+
+extern "C" fn main(func: gort_func, arg: *mut c_void, creator: usize) -> c_int {
     #[repr(C)]
     struct MainCall {
         func: unsafe extern "C" fn(*mut c_void),
@@ -77,7 +99,7 @@ pub extern "C" fn gort_main(func: gort_func, arg: *mut c_void) -> c_int {
         let Some(func) = func else { return libc::EINVAL };
         let main = MainCall { func, arg, done: WaitGroup::new() };
         main.done.add(1);
-        let err = sched::spawn(trampoline, ptr::from_ref(&main).cast_mut().cast(), 0, None);
+        let err = sched::spawn(trampoline, ptr::from_ref(&main).cast_mut().cast(), 0, None, creator);
         if err == 0 {
             main.done.wait();
         }

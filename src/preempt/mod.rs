@@ -199,7 +199,8 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         return refuse(st, false);
     }
     // SAFETY: uc is the handler's ucontext.
-    let arch::Regs { pc, sp, .. } = unsafe { arch::ucontext_regs(uc) };
+    let regs = unsafe { arch::ucontext_regs(uc) };
+    let arch::Regs { pc, sp, .. } = regs;
     if sp < gr.stack_lo || sp >= gr.stack_top() {
         return refuse(st, false);
     }
@@ -223,6 +224,8 @@ fn on_signal(m: &'static M, tick: bool, uc: *mut libc::c_void) {
         m.set_ustate(claimed);
         return refuse(st, true);
     }
+    // Where the goroutine stopped, for a dump taken while we wait.
+    m.held.set(regs, true);
     if !stop_preempted(m, gr, p) {
         m.set_ustate(ustate);
         return refuse(st, true);

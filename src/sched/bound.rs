@@ -15,6 +15,7 @@ use super::m::M;
 use super::p::P;
 use super::runq::{globrunq_get, globrunq_put, others_queued};
 use super::{SCHED, SchedGuard, lock, sysmon};
+use crate::arch;
 use crate::trace;
 
 /// The P of `m`, running `g`, was taken (LOST) or given away (BLOCKING):
@@ -31,6 +32,9 @@ pub(super) fn regain_p(m: &'static M, g: &'static G) {
         trace::go_start(p, g);
         return;
     }
+    // Where the goroutine waits (in the runtime call it came back through),
+    // for a dump taken meanwhile.
+    m.held.set(arch::here(), false);
     g.status.store(G_PREEMPTED, Ordering::Relaxed);
     g.bound_m.store(Some(m), Ordering::Relaxed);
     globrunq_put(&mut lk, g);

@@ -19,7 +19,7 @@
 
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::m::M;
 use super::p::P;
@@ -124,6 +124,12 @@ pub struct G {
     /// Cooperative preemption request, checked at every runtime call.
     pub preempt: AtomicBool,
     pub wait_reason: AtomicU32,
+    /// When the goroutine last parked, on the coarse clock
+    /// (`clock::coarse_now`): a goroutine dump says how long it has waited.
+    pub waitsince: AtomicI64,
+    /// Where `gort_go` was called (its return address), for the dump's
+    /// "created by". Written by the spawner before the G is queued.
+    pub create_pc: AtomicUsize,
     pub name: OwnedCell<[u8; NAME_LEN]>,
 }
 
@@ -147,6 +153,8 @@ impl G {
             blocking: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             wait_reason: AtomicU32::new(0),
+            waitsince: AtomicI64::new(0),
+            create_pc: AtomicUsize::new(0),
             name: OwnedCell::new([0; NAME_LEN]),
         }
     }

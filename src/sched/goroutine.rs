@@ -17,10 +17,10 @@ use super::p::{HANDOFF_READIED, P};
 use super::runq::{self, globrunq_put, others_waiting, runq_put, wakeq_put};
 use super::schedule::{finish_switch, switch_away};
 use super::{SCHED, allp, lock, sysmon};
-use crate::{arch, trace};
+use crate::{arch, clock, trace};
 
 /// Spawns a goroutine. Returns 0 or an errno (ENOMEM).
-pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Option<&[u8]>) -> i32 {
+pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Option<&[u8]>, creator: usize) -> i32 {
     let rt = enter();
     let p = rt.as_ref().and_then(|_| m::current().unwrap().p());
     let (class, _) = g::class_for(stack_size);
@@ -42,6 +42,7 @@ pub fn spawn(entry: GoFn, arg: *mut libc::c_void, stack_size: usize, name: Optio
     g.blocking.store(0, Ordering::Relaxed);
     g.preempt.store(false, Ordering::Relaxed);
     g.wait_reason.store(WaitReason::None as u32, Ordering::Relaxed);
+    g.create_pc.store(creator, Ordering::Relaxed);
     g.status.store(G_RUNNABLE, Ordering::Release);
     trace::go_create(g);
     match p {
@@ -136,6 +137,7 @@ fn goexit(g: &'static G) -> ! {
 #[inline]
 pub fn park(g: &'static G, reason: WaitReason, unlock: Option<m::Unlock>) {
     let m = m::current().unwrap();
+    g.waitsince.store(clock::coarse_now(), Ordering::Relaxed);
     g.wait_reason.store(reason as u32, Ordering::Relaxed);
     g.status.store(G_WAITING, Ordering::Relaxed);
     switch_away(m, g, Tail::Park(unlock));
@@ -229,6 +231,9 @@ pub fn blocking_begin() {
     }
     let rt = enter().expect("on a goroutine");
     g.blocking.store(1, Ordering::Relaxed);
+    // A dump shows the goroutine as it entered the call (its frames below
+    // stay put while the C call runs deeper).
+    m::current().unwrap().held.set(arch::here(), false);
     trace::blocking(g, true);
     drop(rt); // leave() gives the P away
 }

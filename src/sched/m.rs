@@ -34,7 +34,7 @@
 //! (old kernels, seccomp) the M swaps instead.
 
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicUsize, Ordering};
 
 use super::g::G;
 use super::p::P;
@@ -152,6 +152,53 @@ pub struct M {
     /// `saved_affinity`: whoever set `steered`, until the M clears it.
     pub steered: AtomicBool,
     pub saved_affinity: OwnedCell<libc::cpu_set_t>,
+    /// Registers of this M's goroutine while the M holds it out of the
+    /// scheduler's hands: stopped in the preemption handler, waiting for a
+    /// P on its way back from a blocking call, or inside a blocking call.
+    /// For goroutine dumps.
+    pub held: HeldRegs,
+}
+
+/// Where a goroutine held by its M stopped: written by the M before the
+/// goroutine can be seen stopped (the scheduler lock, or `ustate`, publish
+/// it), read by a goroutine dump while the world is stopped. Relaxed
+/// atomics: a dump that raced with a goroutine resuming walks a stale but
+/// bounded stack, nothing worse.
+pub struct HeldRegs {
+    pc: AtomicUsize,
+    sp: AtomicUsize,
+    bp: AtomicUsize,
+    /// `pc` is an interrupted instruction (a signal context), not a return
+    /// address.
+    exact: AtomicBool,
+}
+
+impl HeldRegs {
+    const fn new() -> HeldRegs {
+        HeldRegs {
+            pc: AtomicUsize::new(0),
+            sp: AtomicUsize::new(0),
+            bp: AtomicUsize::new(0),
+            exact: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set(&self, regs: crate::arch::Regs, exact: bool) {
+        self.pc.store(regs.pc, Ordering::Relaxed);
+        self.sp.store(regs.sp, Ordering::Relaxed);
+        self.bp.store(regs.bp, Ordering::Relaxed);
+        self.exact.store(exact, Ordering::Relaxed);
+    }
+
+    /// The registers and whether `pc` is exact.
+    pub fn get(&self) -> (crate::arch::Regs, bool) {
+        let regs = crate::arch::Regs {
+            pc: self.pc.load(Ordering::Relaxed),
+            sp: self.sp.load(Ordering::Relaxed),
+            bp: self.bp.load(Ordering::Relaxed),
+        };
+        (regs, self.exact.load(Ordering::Relaxed))
+    }
 }
 
 // SAFETY: shared fields are atomics; OwnedCell fields document their owner.
@@ -187,6 +234,7 @@ impl M {
             steered: AtomicBool::new(false),
             // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
             saved_affinity: OwnedCell::new(unsafe { core::mem::zeroed() }),
+            held: HeldRegs::new(),
         }
     }
 

@@ -129,11 +129,15 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         .min(next_schedtrace);
         WAKE_AT.store(wake_at, Ordering::Relaxed);
         if wake_at > now {
+            if wake_at - now > IDLE_MAX_DELAY {
+                clock::set_coarse(0); // idle for a while: parks read the clock
+            }
             NOTE.sleep_until((wake_at != i64::MAX).then_some(wake_at));
         }
         WAKE_AT.store(0, Ordering::Relaxed);
 
         let now = clock::now();
+        clock::set_coarse(now);
         if now >= next_schedtrace {
             super::chores::want_schedtrace(now - start);
             next_schedtrace = now + cfg.schedtrace_ms as i64 * 1_000_000;
