@@ -17,14 +17,15 @@
 //!   M keeps while it waits in the handler (`M::held`); one back from a C
 //!   call and waiting for a P, or inside `gort_blocking_begin/end`: where
 //!   its M noted it stopped (the runtime call, `gort_blocking_begin`);
-//! - the calling goroutine: here;
+//! - the calling goroutine: here; the goroutine of a fatal error: its
+//!   signal context;
 //! - one running C code on a thread whose P was taken: no stack (it changes
 //!   under our feet), said so.
 
 use core::sync::atomic::Ordering;
 
 use super::unwind::{self, End, Objects};
-use crate::arch;
+use crate::arch::{self, Regs};
 use crate::sched::g::{G, G_IDLE, G_PREEMPTED, G_RUNNABLE, G_RUNNING, G_WAITING, NAME_LEN, WaitReason};
 use crate::sched::m::{M, U_BLOCKING, ustate_kind};
 use crate::sched::{self, all_ms};
@@ -123,6 +124,7 @@ impl Snapshot {
             let status = g.status.load(Ordering::Acquire);
             let start = match current {
                 Current::Caller(c) if core::ptr::eq(c, g) => Some((State::Current, Some((here, false)))),
+                Current::Failing(c, regs) if core::ptr::eq(c, g) => Some((State::Current, Some((regs, true)))),
                 _ => None,
             };
             if status == G_IDLE || (only_current && start.is_none()) {
@@ -192,6 +194,8 @@ pub enum Current<'a> {
     None,
     /// The calling goroutine: from this very call.
     Caller(&'a G),
+    /// A goroutine stopped by a fatal signal: from its signal context.
+    Failing(&'a G, Regs),
 }
 
 /// The G at the top of a stack slot (see `stack`).

@@ -1,7 +1,8 @@
 //! The chores thread: the runtime work that may block on libc's own locks:
 //! creating Ms (`pthread_create` allocates), re-reading the loaded objects
 //! for the preemption text map (`dl_iterate_phdr` takes the loader lock and
-//! allocates), and printing `schedtrace` (formats with allocation).
+//! allocates), printing `schedtrace` (formats with allocation), and the
+//! goroutine dumps that signal handlers and sysmon ask for (`diag`).
 //!
 //! Neither sysmon nor any thread holding a P may do these. A goroutine
 //! preempted inside `malloc` keeps malloc's lock until a P comes back to
@@ -24,6 +25,7 @@ static SPARES_WANTED: AtomicU32 = AtomicU32::new(0);
 static TEXTMAP_WANTED: AtomicBool = AtomicBool::new(false);
 /// Uptime (ns) of a schedtrace line to print, or -1.
 static SCHEDTRACE_AT: AtomicI64 = AtomicI64::new(-1);
+static DIAG_WANTED: AtomicBool = AtomicBool::new(false);
 
 pub fn start() {
     if !super::m::spawn_thread(chores_main, ptr::null_mut()) {
@@ -54,6 +56,12 @@ pub fn want_textmap() {
 
 pub fn want_schedtrace(uptime_ns: i64) {
     SCHEDTRACE_AT.store(uptime_ns, Ordering::Relaxed);
+    NOTE.wakeup();
+}
+
+/// `diag` has a request (a dump, a deadlock report) for us. Async-signal-safe.
+pub fn want_diag() {
+    DIAG_WANTED.store(true, Ordering::Release);
     NOTE.wakeup();
 }
 
@@ -88,6 +96,10 @@ extern "C" fn chores_main(_: *mut libc::c_void) -> *mut libc::c_void {
         let at = SCHEDTRACE_AT.swap(-1, Ordering::Relaxed);
         if at >= 0 {
             trace::schedtrace(at, crate::sched::cfg().scheddetail);
+        }
+        // Acquire: the request's details, stored before the flag.
+        if DIAG_WANTED.swap(false, Ordering::Acquire) {
+            crate::diag::serve();
         }
     }
 }

@@ -215,6 +215,7 @@ fn start() {
         }
     }
     trace::init();
+    crate::diag::init();
     chores::start();
     sysmon::start();
     // SAFETY: registers a plain function; no other preconditions.

@@ -4,16 +4,33 @@
 //! `Parker`s without caring which kind they hold, so goroutines and threads
 //! meet on the same objects.
 //!
-//! Also `sleep`, the simplest timed wait.
+//! Also `sleep`, the simplest timed wait, and the count of plain threads
+//! blocked for good, which deadlock detection needs (`diag::deadlock`).
 
 use core::ptr;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::g::{G, WaitReason};
 use super::timer::Timer;
 use super::{m, park, ready};
 use crate::clock;
 use crate::futex;
+
+/// Plain threads blocked in a wait without a timeout, and how many times
+/// one has left such a wait. A thread that waits with a timeout will wake
+/// by itself, and counts as running.
+static PLAIN_BLOCKED: AtomicU32 = AtomicU32::new(0);
+static PLAIN_WAKES: AtomicU64 = AtomicU64::new(0);
+
+/// Plain threads blocked in a gort call without a timeout.
+pub fn plain_threads_blocked() -> u32 {
+    PLAIN_BLOCKED.load(Ordering::SeqCst)
+}
+
+/// How many times a plain thread has left a wait without a timeout.
+pub fn plain_wakes() -> u64 {
+    PLAIN_WAKES.load(Ordering::SeqCst)
+}
 
 pub struct Parker {
     /// The goroutine, or None for a plain thread.
@@ -60,15 +77,24 @@ impl Parker {
             park(g, reason, Some((unlock, arg)));
             return true;
         }
+        if deadline.is_none() {
+            PLAIN_BLOCKED.fetch_add(1, Ordering::SeqCst);
+        }
         // SAFETY: per the caller.
         unsafe { unlock(arg) };
         // Acquire: see what the waker wrote before unparking.
+        let mut woken = true;
         while self.word.load(Ordering::Acquire) == 0 {
             if !futex::wait(&self.word, 0, deadline) && self.word.load(Ordering::Acquire) == 0 {
-                return false;
+                woken = false;
+                break;
             }
         }
-        true
+        if deadline.is_none() {
+            PLAIN_WAKES.fetch_add(1, Ordering::SeqCst);
+            PLAIN_BLOCKED.fetch_sub(1, Ordering::SeqCst);
+        }
+        woken
     }
 
     /// For a thread that timed out but found itself already dequeued by a

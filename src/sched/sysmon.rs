@@ -20,7 +20,11 @@
 //! 5. keeps spare Ms parked, because the preemption handler needs a thread
 //!    to hand its P to and cannot create one itself;
 //! 6. trims stacks of free goroutines, and has the chores thread refresh
-//!    the map of system library code and print `schedtrace` lines.
+//!    the map of system library code and print `schedtrace` lines;
+//! 7. refreshes the coarse clock (`clock::coarse_now`).
+//!
+//! When the runtime goes idle, before parking, it looks for a deadlock
+//! (`diag::deadlock`); the chores thread reports one.
 //!
 //! sysmon never allocates, never creates threads and never takes a libc
 //! lock: a goroutine preempted inside malloc may hold malloc's lock, and
@@ -110,6 +114,7 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         if cfg.schedtrace_ms > 0 { start + cfg.schedtrace_ms as i64 * 1_000_000 } else { i64::MAX };
     let mut prev_round = start;
     let mut recheck = i64::MAX;
+    let mut deadlocks = crate::diag::DeadlockDetector::new();
     loop {
         let now = clock::now();
         // Nothing to watch while the world is stopped (Go's sysmon sleeps
@@ -122,7 +127,9 @@ extern "C" fn sysmon_main(_: *mut libc::c_void) -> *mut libc::c_void {
         let wake_at = if stopped {
             now + BUSY_MAX_DELAY
         } else {
-            let idle_or_delay = if all_idle && quiet_rounds > 50 { i64::MAX } else { now + delay };
+            // Idle: park, unless a deadlock check wants another look later.
+            let idle_or_delay =
+                if all_idle && quiet_rounds > 50 { deadlocks.look(now, super::chores::want_diag) } else { now + delay };
             // Timers of idle Ps too: sysmon is what fires those.
             idle_or_delay.min(earliest_timer()).min(recheck)
         }

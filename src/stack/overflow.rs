@@ -1,8 +1,10 @@
 //! Stack overflow reports: a SIGSEGV handler that recognises a fault in a
 //! goroutine stack's guard, says which goroutine overflowed (Go's
-//! "goroutine stack exceeds limit" message, naming it), then lets the
-//! fault kill the process (core dump and exit status intact). Other faults
-//! go to the handler installed before ours, or the default action.
+//! "goroutine stack exceeds limit" message, naming it), has its stack (or
+//! everyone's) printed as `GORTTRACEBACK` asks (`diag::fatal_traceback`),
+//! then lets the fault kill the process (core dump and exit status
+//! intact), the execution trace flushed first. Other faults go to the
+//! handler installed before ours, or the default action.
 //!
 //! Async-signal-safe: the region registry is read lock-free
 //! (`super::guard_hit`), the message is formatted into a stack buffer and
@@ -32,6 +34,10 @@ extern "C" fn on_sigsegv(sig: i32, info: *mut libc::siginfo_t, uc: *mut libc::c_
     let addr = unsafe { (*info).si_addr() } as usize;
     if let Some((top, size)) = super::guard_hit(addr) {
         report(addr, top, size);
+        // SAFETY: G slots are initialised before any goroutine can run on
+        // them; uc is the handler's ucontext.
+        let (g, regs) = unsafe { (&*G::in_slot(top), crate::arch::ucontext_regs(uc)) };
+        crate::diag::fatal_traceback(g, regs);
         die_of_sigsegv(info);
         return;
     }
