@@ -11,14 +11,15 @@
 //! - `chan`: channels and select; `sync`: the mutex and wait group, which
 //!   park goroutines (above the scheduler);
 //! - `world`: stopping the world; `trace`: execution traces and
-//!   `schedtrace`;
+//!   `schedtrace`; `diag`: goroutine dumps, deadlock reports, fatal-error
+//!   tracebacks and the descriptor `tools/gort-gdb.py` reads;
 //! - below the scheduler: `futex` (the locks and notes that block a
 //!   thread), `stack` (goroutine stacks, their guards, overflow reports),
 //!   `arch` (the context switch), `signal` (handler plumbing), `cell`
 //!   (`AtomicRef`, `OwnedCell`), `mapvec`, `clock`, `config`, `fmtbuf`.
 //!
 //! Unsafe code lives in small modules (`arch`, `stack`, `futex`, `signal`,
-//! `preempt::sigurg`, `cell`, the scheduler's switch paths); every unsafe
+//! `preempt::sigurg`, `cell`, the scheduler's switch paths, `diag::unwind`); every unsafe
 //! block carries a `// SAFETY:` line (the build denies one without) and
 //! every unsafe fn a `# Safety` section.
 
