@@ -334,6 +334,15 @@ pub(super) fn globrunq_get(lk: &mut SchedGuard, p: &P, batch: bool) -> Option<&'
     if batch {
         let share = (st.runq.len / nprocs() + 1).min(RUNQ_SIZE as u32 / 2);
         for _ in 0..share {
+            // A goroutine bound to a waiting M (stopped by a preemption
+            // signal) stays global, where `startm` and the preemption
+            // handler look for one when they have a P and no M for it. In a
+            // local queue only the P's holder would find it, and that P may
+            // be waiting for the chores thread to make it an M, which may be
+            // waiting for malloc's lock, which this goroutine may hold.
+            if st.runq.peek().is_none_or(|x| x.bound_m.load(Ordering::Relaxed).is_some()) {
+                break;
+            }
             let Some(x) = st.runq.pop() else { break };
             // Cannot overflow: the local queue was empty.
             let _ = p.runq.put(x, false);
