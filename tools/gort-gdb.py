@@ -254,13 +254,19 @@ def _where(rt, g):
         _view.regs = regs
         gdb.invalidate_cached_frames()
     try:
-        frame = gdb.newest_frame()
+        frames, frame = [], gdb.newest_frame()
         if regs is not None:
             frame = frame.older()
+        while frame is not None and len(frames) < 64:
+            frames.append(frame)
+            frame = frame.older()
+        # A goroutine stopped by a preemption signal: its own frames start
+        # after the signal handler's.
+        tramps = [i for i, f in enumerate(frames) if f.type() == gdb.SIGTRAMP_FRAME]
+        if tramps:
+            frames = frames[tramps[-1] + 1 :]
         api = None
-        for _ in range(64):
-            if frame is None:
-                break
+        for frame in frames:
             name = frame.name() or "?"
             if _api_name(frame):
                 api = _api_name(frame)
@@ -268,7 +274,6 @@ def _where(rt, g):
                 sal = frame.find_sal()
                 place = "%s:%d" % (sal.symtab.filename, sal.line) if sal.symtab else "%#x" % frame.pc()
                 return "%s at %s%s" % (name, place, " (in %s)" % api if api else "")
-            frame = frame.older()
         return api or "?"
     finally:
         if regs is not None:
